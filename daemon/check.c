@@ -1,0 +1,94 @@
+/*
+ * check: the shared code path of `cordond -t` and `cordon check`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+#include "diag.h"
+#include "policy.h"
+
+bool
+check_is_manifest(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		const char *p = line + strspn(line, " \t");
+
+		found = strncmp(p, "[manifest]", 10) == 0 ||
+		    strncmp(p, "[source ", 8) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static void
+policy_answer_of(const struct config *cfg, struct policy_answer *pa)
+{
+	memset(pa, 0, sizeof(*pa));
+	pa->action = cfg->action;
+	pa->ttl = cfg->block_ttl;
+	memcpy(pa->sinkhole_a, cfg->sinkhole_a, 4);
+	memcpy(pa->sinkhole_aaaa, cfg->sinkhole_aaaa, 16);
+}
+
+int
+check_load(const char *config_path, struct diag *d, struct config **cfgp,
+    struct policy **policyp)
+{
+	struct policy_answer pa;
+	struct config *cfg;
+	struct policy *p;
+
+	cfg = config_load(config_path, "/etc/resolv.conf", d);
+	if (cfg == NULL)
+		return -1;
+	policy_answer_of(cfg, &pa);
+	p = policy_load(cfg->lists, &pa, d);
+	if (p == NULL) {
+		config_free(cfg);
+		return -1;
+	}
+	if (cfgp != NULL)
+		*cfgp = cfg;
+	else
+		config_free(cfg);
+	if (policyp != NULL)
+		*policyp = p;
+	else
+		policy_unref(p);
+	return 0;
+}
+
+int
+check_run(const char *path, FILE *out, FILE *err)
+{
+	struct diag *d = diag_new();
+	struct policy *p = NULL;
+	int rc;
+
+	if (check_is_manifest(path)) {
+		struct policy_answer pa = { 0 };
+
+		p = policy_load(path, &pa, d);
+		rc = p == NULL ? -1 : 0;
+	} else
+		rc = check_load(path, d, NULL, &p);
+	diag_print(d, err);
+	if (rc == 0 && diag_count(d) == 0)
+		fprintf(out, "%s: ok (%zu names in %zu lists, policy %s)\n",
+		    path, policy_entries(p), policy_nlists(p), policy_id(p));
+	else
+		fprintf(err, "cordon: %s: %zu problem%s found\n", path,
+		    diag_count(d), diag_count(d) == 1 ? "" : "s");
+	rc = rc == 0 && diag_count(d) == 0 ? 0 : 1;
+	policy_unref(p);
+	diag_free(d);
+	return rc;
+}

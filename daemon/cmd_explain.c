@@ -1,0 +1,87 @@
+/*
+ * cordon explain NAME [-c CONFIG|MANIFEST]: which rule of which list
+ * decides for a name, and what the daemon would answer.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "cmd.h"
+#include "config.h"
+#include "diag.h"
+#include "dname.h"
+#include "policy.h"
+
+static struct policy *
+load(const char *path, struct diag *d)
+{
+	struct policy_answer pa = { 0 };
+	struct policy *p = NULL;
+
+	if (check_is_manifest(path))
+		return policy_load(path, &pa, d);
+	if (check_load(path, d, NULL, &p) == -1)
+		return NULL;
+	return p;
+}
+
+static void
+explain(const struct policy *p, const char *text, const uint8_t *wire)
+{
+	char rule[DNAME_MAXTEXT];
+	struct verdict v;
+
+	policy_check_name(p, wire, &v);
+	if (v.list == NULL) {
+		printf("%s: allowed (no list names it)\n", text);
+		return;
+	}
+	dname_to_text(wire + v.rule_off, rule, sizeof(rule));
+	printf("%s: %s by %s (list %s, category %s, kind %s, action %s)\n",
+	    text, v.blocked ? "blocked" : "allowed", rule, v.list->name,
+	    v.list->category[0] ? v.list->category : "-",
+	    list_kind_name(v.list->kind),
+	    v.blocked ? action_name(policy_answer(p)->action) : "forward");
+}
+
+int
+cmd_explain(int argc, char **argv)
+{
+	const char *path = SYSCONFDIR "/cordon/cordon.conf", *why;
+	uint8_t wire[DNAME_MAXWIRE];
+	struct diag *d;
+	struct policy *p;
+	int ch, i, rc = 0;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch != 'c') {
+			fprintf(stderr, "usage: cordon explain NAME... "
+			    "[-c CONFIG|MANIFEST]\n");
+			return 2;
+		}
+		path = optarg;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: cordon explain NAME... "
+		    "[-c CONFIG|MANIFEST]\n");
+		return 2;
+	}
+	d = diag_new();
+	p = load(path, d);
+	diag_print(d, stderr);
+	diag_free(d);
+	if (p == NULL)
+		return 1;
+	for (i = optind; i < argc; i++) {
+		if (dname_from_text(argv[i], strlen(argv[i]), wire, &why) == 0) {
+			fprintf(stderr, "cordon: %s: %s\n", argv[i], why);
+			rc = 1;
+			continue;
+		}
+		explain(p, argv[i], wire);
+	}
+	policy_unref(p);
+	return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * config: cordon.conf → a validated struct config.  Plain data: opening
+ * sockets, loading lists and starting threads belong to others.  Parsing
+ * fills a fresh struct and config_load() fails as a whole, so a reload
+ * with a bad file never touches the running config.
+ */
+#ifndef CORDON_CONFIG_H
+#define CORDON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+
+struct diag;
+
+enum action {
+	ACTION_NXDOMAIN,
+	ACTION_NODATA,
+	ACTION_REFUSED,
+	ACTION_SINKHOLE,
+};
+
+struct config {
+	char *path;			/* the file read */
+
+	/* [server] */
+	struct netaddr *listen;
+	size_t nlisten;
+	unsigned threads;
+	struct prefix *allow;
+	size_t nallow;
+	char *user;			/* "" = stay */
+	char *pidfile;			/* "" = none */
+	uint32_t tcp_idle_ms;
+	size_t tcp_max_clients;
+	uint16_t edns_size;		/* largest UDP answer we send */
+
+	/* [upstream] */
+	struct netaddr *upstreams;
+	size_t nupstreams;
+	uint32_t timeout_ms;
+	size_t cache_size;
+	uint32_t cache_max_ttl;		/* seconds */
+
+	/* [policy] */
+	char *lists;			/* resolved path */
+	enum action action;
+	uint8_t sinkhole_a[4];
+	uint8_t sinkhole_aaaa[16];
+	uint32_t block_ttl;		/* seconds */
+	bool check_cname;
+	bool check_answer_ips;
+	char *block_countries;
+	char *block_asns;
+
+	/* [geoip] */
+	char *country_db;
+	char *asn_db;
+
+	/* [log] */
+	char *log_blocked;		/* "" = none */
+	char *log_queries;		/* "" = none */
+
+	/* [control] */
+	char *control_http;
+	char *control_socket;
+};
+
+/*
+ * Reads path.  Every problem is recorded in d as FILE:LINE: reason; the
+ * result is NULL when there was any.  Relative paths in the file are
+ * resolved against the directory of path.  An empty [upstream] servers
+ * takes the nameservers of resolv_conf (normally "/etc/resolv.conf").
+ * Free with config_free().
+ */
+struct config *config_load(const char *path, const char *resolv_conf,
+    struct diag *d);
+void config_free(struct config *cfg);
+
+/* "nxdomain", "nodata", "refused", "sinkhole". */
+const char *action_name(enum action a);
+
+/* Parses "500ms", "2s", "1m", "1h" or a bare number of seconds into
+ * milliseconds.  Returns 0, or -1 for anything else or over a day. */
+int config_parse_duration(const char *text, uint32_t *ms);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * cordon: the admin and auditor tool.  A table of git-style subcommands,
+ * one file each (cmd_*.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "check", cmd_check, "cordon check CONFIG|MANIFEST",
+	    "check a config or a manifest and every list it names" },
+	{ "explain", cmd_explain, "cordon explain NAME [-c CONFIG|MANIFEST]",
+	    "show which rule of which list decides for NAME" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *
+find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+help(FILE *f, const char *name)
+{
+	const struct command *c;
+	size_t i;
+
+	if (name != NULL) {
+		if ((c = find(name)) == NULL) {
+			fprintf(stderr, "cordon: no command \"%s\"\n", name);
+			return 2;
+		}
+		fprintf(f, "usage: %s\n  %s\n", c->usage, c->summary);
+		return 0;
+	}
+	fprintf(f, "usage: cordon COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name,
+		    commands[i].summary);
+	fprintf(f, "  %-9s %s\n", "help", "cordon help [COMMAND]");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc < 2) {
+		help(stderr, NULL);
+		return 2;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0)
+		return help(stdout, argc > 2 ? argv[2] : NULL);
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("cordon %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if ((c = find(argv[1])) == NULL) {
+		fprintf(stderr, "cordon: no command \"%s\" (see cordon help)\n",
+		    argv[1]);
+		return 2;
+	}
+	return c->run(argc - 1, argv + 1);
+}

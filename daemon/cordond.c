@@ -1,0 +1,330 @@
+/*
+ * cordond: the daemon's main.  Reads the config and the lists, opens the
+ * audit logs, binds, drops privileges, starts the workers and then waits
+ * for signals: SIGTERM/SIGINT stop, SIGHUP reloads the lists, SIGUSR1
+ * reopens the logs.  The only process-wide state is struct daemon here.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "audit.h"
+#include "auditlog.h"
+#include "check.h"
+#include "config.h"
+#include "diag.h"
+#include "log.h"
+#include "policy.h"
+#include "query.h"
+#include "server.h"
+
+#define AUDIT_QUEUE_BYTES (64 * 1024 * 1024)
+
+struct daemon {
+	const char *config_path;
+	bool foreground;
+	struct config *cfg;
+	struct policy_slot *slot;
+	struct auditlog *blocked_log;
+	struct auditlog *query_log;
+	struct server *server;
+	struct event_base *base;
+	struct event *signals[4];
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: cordond [-c FILE] [-f] [-t] [-V] [-h]\n"
+	    "  -c FILE  config file (default %s/cordon/cordon.conf)\n"
+	    "  -f       stay in the foreground, log to stderr\n"
+	    "  -t       check the config and every list, then exit\n"
+	    "  -V       print the version\n"
+	    "  -h       this help\n", SYSCONFDIR);
+}
+
+/* Writes an "event" line to the audit log (policy changes). */
+static void
+log_policy_event(struct daemon *d, struct policy *p, const char *old_id,
+    const char *by)
+{
+	char members[512], body[1024];
+	size_t n;
+
+	if (d->blocked_log == NULL)
+		return;
+	snprintf(members, sizeof(members),
+	    "\"policy\":\"%s\",\"previous\":%s%s%s,\"entries\":%zu,"
+	    "\"lists\":%zu,\"by\":\"%s\"", policy_id(p),
+	    old_id ? "\"" : "", old_id ? old_id : "null", old_id ? "\"" : "",
+	    policy_entries(p), policy_nlists(p), by);
+	n = audit_format_event(body, sizeof(body), query_wall_ms(), "policy",
+	    members);
+	if (n > 0)
+		(void)auditlog_submit(d->blocked_log, body, n);
+}
+
+static void
+reload(struct daemon *d, const char *by)
+{
+	struct diag *dg = diag_new();
+	struct policy *p, *old;
+	struct policy_answer pa;
+	size_t i;
+	uint64_t gen;
+
+	old = policy_slot_get(d->slot, &gen);
+	pa = *policy_answer(old);
+	p = policy_load(d->cfg->lists, &pa, dg);
+	for (i = 0; i < diag_count(dg) && i < 20; i++)
+		log_warn("%s", diag_get(dg, i));
+	if (p == NULL) {
+		log_err("reload failed; keeping policy %s", policy_id(old));
+	} else {
+		log_policy_event(d, p, policy_id(old), by);
+		log_info("policy %s loaded: %zu names in %zu lists",
+		    policy_id(p), policy_entries(p), policy_nlists(p));
+		policy_slot_set(d->slot, p);
+	}
+	policy_unref(old);
+	diag_free(dg);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		reload(d, "signal");
+		break;
+	case SIGUSR1:
+		if (d->blocked_log != NULL)
+			auditlog_reopen(d->blocked_log);
+		if (d->query_log != NULL)
+			auditlog_reopen(d->query_log);
+		log_info("log files reopened");
+		break;
+	default:
+		log_info("signal %d: stopping", (int)sig);
+		event_base_loopbreak(d->base);
+	}
+}
+
+static int
+open_logs(struct daemon *d)
+{
+	char err[512];
+
+	if (d->cfg->log_blocked[0] != '\0') {
+		d->blocked_log = auditlog_open(d->cfg->log_blocked,
+		    AUDIT_QUEUE_BYTES, err, sizeof(err));
+		if (d->blocked_log == NULL) {
+			log_err("%s", err);
+			return -1;
+		}
+	}
+	if (d->cfg->log_queries[0] != '\0') {
+		d->query_log = auditlog_open(d->cfg->log_queries,
+		    AUDIT_QUEUE_BYTES, err, sizeof(err));
+		if (d->query_log == NULL) {
+			log_err("%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_err("[server] user: no such user \"%s\"", user);
+		return -1;
+	}
+	if (getuid() != 0 && getuid() == pw->pw_uid)
+		return 0;
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		log_err("cannot drop privileges to %s: %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	/* Refuse to go on if root could be regained. */
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		log_err("privileges could be regained after dropping them");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (path[0] == '\0')
+		return 0;
+	if ((f = fopen(path, "w")) == NULL ||
+	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		log_err("pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int
+setup_signals(struct daemon *d)
+{
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < 4; i++) {
+		d->signals[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		if (d->signals[i] == NULL ||
+		    event_add(d->signals[i], NULL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+start(struct daemon *d)
+{
+	struct diag *dg = diag_new();
+	struct policy *p = NULL;
+	char err[512];
+	size_t i;
+	int rc;
+
+	rc = check_load(d->config_path, dg, &d->cfg, &p);
+	for (i = 0; i < diag_count(dg); i++)
+		fprintf(stderr, "cordon: %s\n", diag_get(dg, i));
+	diag_free(dg);
+	if (rc == -1)
+		return -1;
+	d->slot = policy_slot_new(p);
+	if (open_logs(d) == -1)
+		return -1;
+	d->server = server_new(d->cfg, d->slot, d->blocked_log, d->query_log,
+	    err, sizeof(err));
+	if (d->server == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (!d->foreground) {
+		if (daemon(0, 0) == -1) {
+			log_err("daemon: %s", strerror(errno));
+			return -1;
+		}
+		log_setup(false, LOG_LEVEL_INFO);
+	}
+	if (write_pidfile(d->cfg->pidfile) == -1 ||
+	    drop_privileges(d->cfg->user) == -1)
+		return -1;
+	d->base = event_base_new();
+	if (d->base == NULL || setup_signals(d) == -1)
+		return -1;
+	log_policy_event(d, p, NULL, "start");
+	if (server_start(d->server, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	log_info("ready: policy %s, %zu names in %zu lists, %u thread%s",
+	    policy_id(p), policy_entries(p), policy_nlists(p),
+	    d->cfg->threads, d->cfg->threads == 1 ? "" : "s");
+	return 0;
+}
+
+static void
+stop(struct daemon *d)
+{
+	size_t i;
+
+	server_free(d->server);		/* workers first: they log */
+	auditlog_close(d->blocked_log);
+	auditlog_close(d->query_log);
+	for (i = 0; i < 4; i++)
+		if (d->signals[i] != NULL)
+			event_free(d->signals[i]);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	policy_slot_free(d->slot);
+	if (d->cfg != NULL && d->cfg->pidfile[0] != '\0')
+		(void)unlink(d->cfg->pidfile);
+	config_free(d->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	bool check_only = false;
+	int ch, rc = 0;
+
+	d.config_path = SYSCONFDIR "/cordon/cordon.conf";
+	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'f':
+			d.foreground = true;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'V':
+			printf("cordond %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (check_only)
+		return check_run(d.config_path, stdout, stderr);
+	log_setup(true, LOG_LEVEL_INFO);
+	raise_fd_limit();
+	if (start(&d) == 0)
+		event_base_dispatch(d.base);
+	else
+		rc = 1;
+	stop(&d);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}

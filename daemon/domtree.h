@@ -1,0 +1,52 @@
+/*
+ * domtree: the domain matcher.  Holds listed names (lower-case wire form)
+ * with a value each and finds, for a query name, the most specific listed
+ * name it equals or lies under.  Built once, then read-only: lookups from
+ * many threads need no lock and allocate nothing.
+ *
+ * The table is a hash of whole names; a lookup tries the query name and
+ * then each of its parent names, longest first, so the first hit is the
+ * most specific entry.  Suffixes of a wire name are tails of it, so no
+ * name is ever copied.
+ */
+#ifndef CORDON_DOMTREE_H
+#define CORDON_DOMTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct domtree;
+
+/* Returns an empty tree; free with domtree_free(). */
+struct domtree *domtree_new(void);
+void domtree_free(struct domtree *t);
+
+/*
+ * Adds name (lower-case wire form) with value.  When the name is already
+ * present, merge decides the value kept: it gets the old and the new
+ * value and returns the one to keep (NULL merge keeps the old).  Returns
+ * 0, or -1 when memory ran out.
+ */
+int domtree_add(struct domtree *t, const uint8_t *name, size_t len,
+    uint32_t value, uint32_t (*merge)(uint32_t old, uint32_t add));
+
+/*
+ * Finds the most specific entry covering name (lower-case wire form).
+ * Returns true and sets *value and *suffix_off (the offset within name
+ * where the matching entry starts) on a hit.
+ */
+bool domtree_match(const struct domtree *t, const uint8_t *name,
+    uint32_t *value, size_t *suffix_off);
+
+size_t domtree_count(const struct domtree *t);
+
+/* Calls fn for each entry, in no particular order. */
+void domtree_walk(const struct domtree *t,
+    void (*fn)(void *arg, const uint8_t *name, size_t len, uint32_t value),
+    void *arg);
+
+/* Bytes of memory the tree uses. */
+size_t domtree_memory(const struct domtree *t);
+
+#endif

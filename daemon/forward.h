@@ -1,0 +1,57 @@
+/*
+ * forward: a worker's exchanges with the upstream servers.  Sends a query
+ * from a fresh socket (random source port) with a random ID, accepts a
+ * reply only from the server asked, with the ID and question sent; tries
+ * the next server when one does not answer in time or refuses; repeats a
+ * truncated exchange over TCP; gives up when the query's timeout runs
+ * out.  Identical questions in flight share one exchange.  Runs on the
+ * worker's event base; nothing here blocks.
+ */
+#ifndef CORDON_FORWARD_H
+#define CORDON_FORWARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct forwarder;
+struct netaddr;
+
+/*
+ * Called once per forward_query() call: msg is the upstream's answer
+ * (borrowed, valid during the call), or NULL when no server answered in
+ * time.  Must not free the forwarder.
+ */
+typedef void (*forward_done)(void *arg, const uint8_t *msg, size_t len);
+
+/* Counters since start, for metrics. */
+struct forward_stats {
+	uint64_t sent;		/* upstream exchanges started */
+	uint64_t shared;	/* queries that joined one in flight */
+	uint64_t retries;	/* tries after the first */
+	uint64_t tcp;		/* exchanges repeated over TCP */
+	uint64_t timeouts;
+	uint64_t rejected;	/* replies that did not match */
+};
+
+/* servers is copied. */
+struct forwarder *forward_new(struct event_base *base,
+    const struct netaddr *servers, size_t nservers, uint32_t timeout_ms);
+
+/* Ends every exchange, calling each waiter with NULL, and frees f. */
+void forward_free(struct forwarder *f);
+
+/*
+ * Asks for qname (lower-case wire form) type/class.  Returns 0 when cb
+ * will be called later, or -1 when the query could not be started (too
+ * many in flight, no socket): then cb is never called.
+ */
+int forward_query(struct forwarder *f, const uint8_t *qname,
+    size_t qname_len, uint16_t qtype, uint16_t qclass, bool do_bit,
+    bool cd, forward_done cb, void *arg);
+
+size_t forward_inflight(const struct forwarder *f);
+void forward_get_stats(const struct forwarder *f, struct forward_stats *st);
+
+#endif

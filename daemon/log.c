@@ -1,0 +1,67 @@
+/*
+ * log: stderr or syslog.  The destination is process-wide by nature (one
+ * stderr, one syslog connection); it is set once before threads start.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+struct log_sink {
+	bool to_stderr;
+	enum log_level max_level;
+};
+
+/* Written only by log_setup() before any thread exists. */
+static struct log_sink sink = { true, LOG_LEVEL_INFO };
+
+void
+log_setup(bool to_stderr, enum log_level max_level)
+{
+	sink.to_stderr = to_stderr;
+	sink.max_level = max_level;
+	if (!to_stderr)
+		openlog("cordond", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
+	    LOG_DEBUG };
+	static const char *const tag[] = { "error", "warning", "info",
+	    "debug" };
+	char msg[1024];
+	va_list ap;
+
+	if (level > sink.max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (sink.to_stderr)
+		fprintf(stderr, "cordond: %s: %s\n", tag[level], msg);
+	else
+		syslog(prio[level], "%s", msg);
+}
+
+bool
+log_ratelimit(struct ratelimit *rl, uint64_t now_ms, unsigned burst)
+{
+	if (now_ms - rl->window_start_ms >= 1000) {
+		if (rl->suppressed > 0)
+			log_warn("%u similar messages suppressed",
+			    rl->suppressed);
+		rl->window_start_ms = now_ms;
+		rl->in_window = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->in_window >= burst) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->in_window++;
+	return true;
+}

@@ -1,0 +1,46 @@
+/*
+ * log: the operational log (not the audit log).  Messages go to stderr in
+ * the foreground and to syslog otherwise.  The destination is chosen once
+ * by main() before any thread starts and never changes afterwards.
+ */
+#ifndef CORDON_LOG_H
+#define CORDON_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum log_level {
+	LOG_LEVEL_ERR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+/* Call once, before threads start: to_stderr or syslog, and the most
+ * verbose level written. */
+void log_setup(bool to_stderr, enum log_level max_level);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_err(...)	log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/*
+ * A per-owner rate limit for messages about per-query failures, so a
+ * flood of bad packets cannot flood the log.  Embed it in the struct
+ * that logs (a worker); it is not thread-safe.
+ */
+struct ratelimit {
+	uint64_t window_start_ms;
+	unsigned in_window;
+	unsigned suppressed;
+};
+
+/* true when a message may be written now (at most burst per second);
+ * when a new second starts after suppressed messages, logs how many. */
+bool log_ratelimit(struct ratelimit *rl, uint64_t now_ms, unsigned burst);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * policy: the verdict for a name.  A policy is everything loaded from the
+ * lists (entries, list names, categories, kinds) plus how blocked names
+ * are answered, identified by a digest of that content.  It is immutable
+ * once loaded and reference counted: workers read it without locks, and
+ * a reload replaces it as a whole.
+ */
+#ifndef CORDON_POLICY_H
+#define CORDON_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "sources.h"
+
+struct diag;
+struct policy;
+
+/* One source a policy was built from.  Borrowed from the policy. */
+struct policy_list {
+	const char *name;
+	const char *category;
+	enum list_kind kind;
+};
+
+/* What the policy says about a name. */
+struct verdict {
+	bool blocked;
+	const struct policy_list *list;	/* NULL when no entry matched */
+	size_t rule_off;		/* offset of the entry in the name */
+};
+
+/* How blocked names are answered: taken from the config at load. */
+struct policy_answer {
+	enum action action;
+	uint32_t ttl;
+	uint8_t sinkhole_a[4];
+	uint8_t sinkhole_aaaa[16];
+};
+
+/*
+ * Loads the manifest at path and every source it names.  Bad lines are
+ * recorded in d and skipped; a manifest or source that cannot be read
+ * fails the load (NULL).  Returns a policy holding one reference.
+ */
+struct policy *policy_load(const char *path, const struct policy_answer *pa,
+    struct diag *d);
+
+/* Reference counting; safe from any thread.  unref(NULL) is a no-op. */
+struct policy *policy_ref(struct policy *p);
+void policy_unref(struct policy *p);
+
+/* Looks name (lower-case wire form) up; returns v->blocked. */
+bool policy_check_name(const struct policy *p, const uint8_t *name,
+    struct verdict *v);
+
+/* Hex digest identifying the content (16 characters). */
+const char *policy_id(const struct policy *p);
+const struct policy_answer *policy_answer(const struct policy *p);
+size_t policy_entries(const struct policy *p);
+size_t policy_nlists(const struct policy *p);
+const struct policy_list *policy_list_at(const struct policy *p, size_t i);
+
+/*
+ * A policy slot: where the daemon keeps the policy in force.  A reload
+ * puts a new policy in; each worker notices the generation change and
+ * takes a reference to the new one, dropping its old one when its
+ * queries are done with it.  The lock is taken only on a change.
+ */
+struct policy_slot;
+
+/* Takes ownership of p's reference.  Free with policy_slot_free(). */
+struct policy_slot *policy_slot_new(struct policy *p);
+void policy_slot_free(struct policy_slot *s);
+/* Replaces the policy (takes ownership of p's reference). */
+void policy_slot_set(struct policy_slot *s, struct policy *p);
+/* A new reference to the policy in force and its generation. */
+struct policy *policy_slot_get(struct policy_slot *s, uint64_t *gen);
+/* Cheap: the generation, to compare with the one a worker holds. */
+uint64_t policy_slot_generation(struct policy_slot *s);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * query: the per-query pipeline (see query.h for the picture).  The fast
+ * paths (blocked, cached, error) allocate nothing; only a cache miss
+ * allocates its struct pending.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "auditlog.h"
+#include "cache.h"
+#include "config.h"
+#include "forward.h"
+#include "policy.h"
+#include "query.h"
+#include "reply.h"
+#include "wire.h"
+
+#define ABUF_SIZE 65535
+
+/* A forwarded query waiting for the upstream. */
+struct pending {
+	struct query_env *env;
+	struct client client;
+	struct dnsquery q;
+	uint8_t pkt[DNS_HEADER_LEN + DNAME_MAXWIRE + 4];	/* echo */
+};
+
+uint64_t
+query_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+query_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+int
+query_env_init(struct query_env *env, const struct config *cfg,
+    struct policy_slot *slot, struct event_base *base,
+    struct auditlog *blocked_log, struct auditlog *query_log,
+    const struct query_io *io)
+{
+	memset(env, 0, sizeof(*env));
+	env->cfg = cfg;
+	env->slot = slot;
+	env->policy = policy_slot_get(slot, &env->policy_gen);
+	env->cache = cache_new(cfg->cache_size);
+	env->fwd = forward_new(base, cfg->upstreams, cfg->nupstreams,
+	    cfg->timeout_ms);
+	env->blocked_log = blocked_log;
+	env->query_log = query_log;
+	env->io = *io;
+	if (env->cache == NULL || env->fwd == NULL) {
+		query_env_clear(env);
+		return -1;
+	}
+	return 0;
+}
+
+void
+query_env_clear(struct query_env *env)
+{
+	env->stopping = true;
+	forward_free(env->fwd);		/* ends pending queries, no answers */
+	env->fwd = NULL;
+	cache_free(env->cache);
+	env->cache = NULL;
+	policy_unref(env->policy);
+	env->policy = NULL;
+}
+
+void
+query_env_refresh(struct query_env *env)
+{
+	if (policy_slot_generation(env->slot) == env->policy_gen)
+		return;
+	policy_unref(env->policy);
+	env->policy = policy_slot_get(env->slot, &env->policy_gen);
+}
+
+static size_t
+answered(struct query_env *env, size_t len, const uint8_t *out)
+{
+	if (len >= DNS_HEADER_LEN) {
+		unsigned rcode = out[3] & 0x0f;
+
+		env->stats.rcodes[rcode]++;
+	}
+	return len;
+}
+
+static void
+write_log(struct query_env *env, struct auditlog *log,
+    const struct client *c, const struct dnsquery *q,
+    const struct verdict *v, const char *action, const char *trigger)
+{
+	char qname[DNAME_MAXTEXT], rule[DNAME_MAXTEXT], body[AUDIT_LINE_MAX];
+	struct audit_block b = { 0 };
+	size_t n;
+
+	dname_to_text(q->qname, qname, sizeof(qname));
+	b.ts_ms = query_wall_ms();
+	b.client = (const struct sockaddr *)&c->addr;
+	b.is_tcp = c->is_tcp;
+	b.qname = qname;
+	b.qtype = q->qtype;
+	b.action = action;
+	b.trigger = trigger;
+	if (v->list != NULL) {
+		dname_to_text(q->qname + v->rule_off, rule, sizeof(rule));
+		b.rule = rule;
+		b.list = v->list->name;
+		b.category = v->list->category;
+	}
+	b.policy = policy_id(env->policy);
+	n = audit_format_block(body, sizeof(body), &b);
+	if (n == 0 || auditlog_submit(log, body, n) == -1)
+		env->stats.log_dropped++;
+}
+
+static size_t
+answer_blocked(struct query_env *env, const struct client *c,
+    const struct reply_ctx *ctx, const struct verdict *v, uint8_t *out,
+    size_t cap)
+{
+	const struct policy_answer *pa = policy_answer(env->policy);
+	const char *action = action_name(pa->action);
+	char text[160];
+	struct block_answer ba;
+
+	snprintf(text, sizeof(text), "blocked by list %s", v->list->name);
+	ba.action = pa->action;
+	ba.rule_off = v->rule_off;
+	ba.ttl = pa->ttl;
+	ba.sinkhole_a = pa->sinkhole_a;
+	ba.sinkhole_aaaa = pa->sinkhole_aaaa;
+	ba.ede_text = text;
+	env->stats.blocked++;
+	if (env->blocked_log != NULL)
+		write_log(env, env->blocked_log, c, ctx->q, v, action, "qname");
+	if (env->query_log != NULL)
+		write_log(env, env->query_log, c, ctx->q, v, action, "qname");
+	return reply_blocked(ctx, &ba, out, cap);
+}
+
+/* Copies msg without its OPT record (we add our own per client) into
+ * buf and adjusts the scan's TTL positions.  Returns the new length. */
+static size_t
+strip_opt(const uint8_t *msg, size_t len, struct answer_scan *s,
+    uint8_t *buf)
+{
+	size_t optlen = s->opt_end - s->opt_start, i;
+
+	if (s->opt_start == 0) {
+		memcpy(buf, msg, len);
+		return len;
+	}
+	memcpy(buf, msg, s->opt_start);
+	memcpy(buf + s->opt_start, msg + s->opt_end, len - s->opt_end);
+	wire_put16(buf + 10, (uint16_t)(wire_u16(buf + 10) - 1));
+	for (i = 0; i < s->nttl; i++)
+		if (s->ttl_off[i] > s->opt_start)
+			s->ttl_off[i] = (uint16_t)(s->ttl_off[i] - optlen);
+	return len - optlen;
+}
+
+/* How long an answer may be cached: its smallest TTL, or for a denial
+ * the SOA's negative TTL (RFC 2308 5); 0 for anything else. */
+static uint32_t
+cache_ttl(const struct query_env *env, const struct answer_scan *s)
+{
+	uint32_t ttl;
+
+	if (s->tc)
+		return 0;
+	if (s->rcode == RCODE_NOERROR && s->counts[1] > 0)
+		ttl = s->min_ttl;
+	else if (s->rcode == RCODE_NXDOMAIN || s->rcode == RCODE_NOERROR)
+		ttl = s->has_soa ? s->soa_min : 0;
+	else
+		return 0;
+	return ttl > env->cfg->cache_max_ttl ? env->cfg->cache_max_ttl : ttl;
+}
+
+static void
+send_later(struct query_env *env, const struct client *c, const uint8_t *out,
+    size_t len)
+{
+	answered(env, len, out);
+	env->io.send(env->io.ctx, c, out, len);
+}
+
+static void
+on_upstream_answer(void *arg, const uint8_t *msg, size_t len)
+{
+	struct pending *p = arg;
+	struct query_env *env = p->env;
+	struct reply_ctx ctx = { p->pkt, &p->q, p->client.is_tcp,
+	    env->cfg->edns_size };
+	uint8_t buf[ABUF_SIZE], out[ABUF_SIZE];
+	struct answer_scan scan;
+	size_t n;
+
+	env->pending--;
+	if (env->stopping || (env->io.gone != NULL &&
+	    env->io.gone(env->io.ctx, &p->client)))
+		goto done;
+	if (msg == NULL || wire_scan_answer(msg, len, &scan) == -1) {
+		env->stats.upstream_failures++;
+		n = reply_error(&ctx, RCODE_SERVFAIL, EDE_NO_REACHABLE,
+		    msg ? "malformed upstream answer" :
+		    "no upstream answered in time", out, sizeof(out));
+		send_later(env, &p->client, out, n);
+		goto done;
+	}
+	len = strip_opt(msg, len, &scan, buf);
+	(void)cache_store(env->cache, p->q.qname, p->q.qname_len, p->q.qtype,
+	    p->q.qclass, p->q.edns_do, buf, len, scan.ttl_off, scan.nttl,
+	    cache_ttl(env, &scan), query_now_ms());
+	n = reply_from_cache(&ctx, buf, len, scan.ttl_off, scan.nttl, 0, out,
+	    sizeof(out));
+	if (n == 0)
+		n = reply_error(&ctx, RCODE_SERVFAIL, EDE_NONE, NULL, out,
+		    sizeof(out));
+	send_later(env, &p->client, out, n);
+done:
+	env->io.done(env->io.ctx, &p->client);
+	free(p);
+}
+
+static size_t
+forward(struct query_env *env, const struct client *c, const uint8_t *pkt,
+    const struct reply_ctx *ctx, uint8_t *out, size_t cap)
+{
+	const struct dnsquery *q = ctx->q;
+	struct pending *p = malloc(sizeof(*p));
+
+	if (p == NULL)
+		goto fail;
+	p->env = env;
+	p->client = *c;
+	p->q = *q;
+	memcpy(p->pkt, pkt, DNS_HEADER_LEN + q->question_len);
+	env->pending++;
+	if (forward_query(env->fwd, q->qname, q->qname_len, q->qtype,
+	    q->qclass, q->edns_do, q->cd, on_upstream_answer, p) == -1) {
+		env->pending--;
+		free(p);
+		goto fail;
+	}
+	env->io.hold(env->io.ctx, c);
+	return 0;
+fail:
+	env->stats.upstream_failures++;
+	return reply_error(ctx, RCODE_SERVFAIL, EDE_NONE, NULL, out, cap);
+}
+
+/* Types and classes we answer REFUSED/NOTIMP without asking anyone. */
+static unsigned
+unsupported(const struct dnsquery *q)
+{
+	if (q->qclass != DNS_CLASS_IN)
+		return RCODE_REFUSED;
+	if (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR)
+		return RCODE_REFUSED;
+	if (q->qtype == DNS_TYPE_OPT)
+		return RCODE_FORMERR;
+	if (q->qtype >= 128 && q->qtype <= 254)	/* MAILA, MAILB, TKEY */
+		return RCODE_NOTIMP;
+	return RCODE_NOERROR;
+}
+
+size_t
+query_handle(struct query_env *env, const struct client *c,
+    const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+	struct dnsquery q;
+	struct reply_ctx ctx = { pkt, &q, c->is_tcp, env->cfg->edns_size };
+	enum wire_verdict wv;
+	struct verdict v;
+	struct cache_hit hit;
+	unsigned rcode;
+	size_t n;
+
+	env->stats.queries[c->is_tcp]++;
+	wv = wire_parse_query(pkt, len, &q);
+	if (wv == WIRE_DROP) {
+		env->stats.dropped++;
+		return 0;
+	}
+	if (!netaddr_in_any(env->cfg->allow, env->cfg->nallow,
+	    (const struct sockaddr *)&c->addr)) {
+		env->stats.refused_acl++;
+		return answered(env, reply_error(&ctx, RCODE_REFUSED,
+		    EDE_PROHIBITED, NULL, out, cap), out);
+	}
+	switch (wv) {
+	case WIRE_FORMERR:
+		q.has_question = false;
+		q.has_edns = false;
+		return answered(env, reply_error(&ctx, RCODE_FORMERR,
+		    EDE_NONE, NULL, out, cap), out);
+	case WIRE_NOTIMP:
+		return answered(env, reply_error(&ctx, RCODE_NOTIMP,
+		    EDE_NONE, NULL, out, cap), out);
+	case WIRE_BADVERS:
+		return answered(env, reply_error(&ctx, RCODE_BADVERS,
+		    EDE_NONE, NULL, out, cap), out);
+	default:
+		break;
+	}
+	if ((rcode = unsupported(&q)) != RCODE_NOERROR)
+		return answered(env, reply_error(&ctx, rcode, EDE_NONE, NULL,
+		    out, cap), out);
+	if (policy_check_name(env->policy, q.qname, &v))
+		return answered(env, answer_blocked(env, c, &ctx, &v, out,
+		    cap), out);
+	if (env->query_log != NULL)
+		write_log(env, env->query_log, c, &q, &v, "pass", NULL);
+	if (cache_lookup(env->cache, q.qname, q.qname_len, q.qtype, q.qclass,
+	    q.edns_do, query_now_ms(), &hit)) {
+		env->stats.cache_hits++;
+		n = reply_from_cache(&ctx, hit.msg, hit.len, hit.ttl_off,
+		    hit.nttl, hit.elapsed, out, cap);
+		if (n > 0)
+			return answered(env, n, out);
+	}
+	env->stats.cache_misses++;
+	return answered(env, forward(env, c, pkt, &ctx, out, cap), out);
+}

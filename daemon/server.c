@@ -1,0 +1,621 @@
+/*
+ * server: sockets and worker threads.  A worker owns an event base, one
+ * UDP socket and one TCP listener per listen address, its TCP
+ * connections and its query_env.  Nothing here looks inside a DNS
+ * message: that is query.c's job.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "config.h"
+#include "log.h"
+#include "netaddr.h"
+#include "server.h"
+#include "wire.h"
+
+#define BATCH		32		/* datagrams per recvmmsg */
+#define ROUNDS		8		/* batches per readable event */
+#define RBUF		4096		/* largest query we read over UDP */
+#define SBUF		65535		/* largest answer */
+#define CONN_PENDING	64		/* forwarded queries per connection */
+#define CONN_OUTBUF	(256 * 1024)	/* unsent bytes before we pause */
+#define UDP_RCVBUF	(4 * 1024 * 1024)
+
+struct worker;
+
+struct udp_sock {
+	struct worker *w;
+	int fd;
+	struct event *ev;
+};
+
+struct tcpconn {
+	struct worker *w;
+	struct tcpconn *prev, *next;	/* the worker's connections */
+	struct bufferevent *bev;	/* NULL once closed */
+	struct client client;
+	unsigned pending;		/* forwarded queries not answered */
+	bool eof;			/* client finished sending */
+};
+
+struct worker {
+	struct server *s;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	struct event_base *base;
+	struct udp_sock *udp;
+	struct evconnlistener **tcp;
+	size_t nsock;
+	int wake[2];
+	struct event *wake_ev;
+	struct query_env env;
+	bool env_ready;
+	struct tcpconn conns;		/* sentinel */
+	size_t nconns, max_conns;
+	struct mmsghdr rmsg[BATCH], smsg[BATCH];
+	struct iovec riov[BATCH], siov[BATCH];
+	struct sockaddr_storage raddr[BATCH];
+	uint8_t *rbuf, *sbuf, *tcpbuf;
+};
+
+struct server {
+	const struct config *cfg;
+	struct policy_slot *slot;
+	struct worker *workers;
+	unsigned nworkers;
+};
+
+static void
+errf(char *err, size_t errlen, const char *fmt, const struct netaddr *na)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+
+	netaddr_format((const struct sockaddr *)&na->ss, a, sizeof(a));
+	snprintf(err, errlen, fmt, a, strerror(errno));
+}
+
+static int
+open_socket(const struct netaddr *na, int type, char *err, size_t errlen)
+{
+	int fd, on = 1, rcvbuf = UDP_RCVBUF;
+
+	fd = socket(na->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		errf(err, errlen, "%s: socket: %s", na);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* One socket per worker on the same address: the kernel spreads
+	 * clients over them by their address hash. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		goto fail;
+	if (na->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	if (type == SOCK_DGRAM)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
+	if (bind(fd, (const struct sockaddr *)&na->ss, na->len) == -1)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 1024) == -1)
+		goto fail;
+	return fd;
+fail:
+	errf(err, errlen, "cannot listen on %s: %s", na);
+	close(fd);
+	return -1;
+}
+
+/* ---- UDP ---- */
+
+static void
+send_batch(struct worker *w, int fd, unsigned n)
+{
+	unsigned sent = 0;
+
+	while (sent < n) {
+		int r = sendmmsg(fd, w->smsg + sent, n - sent, 0);
+
+		if (r > 0) {
+			sent += (unsigned)r;
+			continue;
+		}
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;		/* socket full: UDP may drop */
+		sent++;			/* this one failed; go on */
+	}
+}
+
+static void
+on_udp_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_sock *u = arg;
+	struct worker *w = u->w;
+	unsigned round, i;
+	int n;
+
+	query_env_refresh(&w->env);
+	for (round = 0; round < ROUNDS; round++) {
+		unsigned nsend = 0;
+
+		for (i = 0; i < BATCH; i++) {
+			w->riov[i].iov_base = w->rbuf + (size_t)i * RBUF;
+			w->riov[i].iov_len = RBUF;
+			memset(&w->rmsg[i].msg_hdr, 0, sizeof(struct msghdr));
+			w->rmsg[i].msg_hdr.msg_name = &w->raddr[i];
+			w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->raddr[i]);
+			w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
+			w->rmsg[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (i = 0; i < (unsigned)n; i++) {
+			struct client c;
+			uint8_t *out = w->sbuf + (size_t)nsend * SBUF;
+			size_t len;
+
+			memcpy(&c.addr, &w->raddr[i], sizeof(c.addr));
+			c.addrlen = w->rmsg[i].msg_hdr.msg_namelen;
+			c.is_tcp = false;
+			c.fd = fd;
+			c.conn = NULL;
+			len = query_handle(&w->env, &c, w->riov[i].iov_base,
+			    w->rmsg[i].msg_len, out, SBUF);
+			if (len == 0)
+				continue;
+			w->siov[nsend].iov_base = out;
+			w->siov[nsend].iov_len = len;
+			memset(&w->smsg[nsend].msg_hdr, 0,
+			    sizeof(struct msghdr));
+			w->smsg[nsend].msg_hdr.msg_name = &w->raddr[i];
+			w->smsg[nsend].msg_hdr.msg_namelen = c.addrlen;
+			w->smsg[nsend].msg_hdr.msg_iov = &w->siov[nsend];
+			w->smsg[nsend].msg_hdr.msg_iovlen = 1;
+			nsend++;
+		}
+		send_batch(w, fd, nsend);
+		if (n < BATCH)
+			return;
+	}
+}
+
+/* ---- TCP ---- */
+
+static void
+conn_free_if_done(struct tcpconn *c)
+{
+	if (c->bev == NULL && c->pending == 0) {
+		c->prev->next = c->next;
+		c->next->prev = c->prev;
+		free(c);
+	}
+}
+
+static void
+conn_close(struct tcpconn *c)
+{
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		c->w->nconns--;
+	}
+	conn_free_if_done(c);
+}
+
+static bool
+conn_output_full(struct tcpconn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    CONN_OUTBUF;
+}
+
+/* Reading resumes once answers drained and few queries are waiting;
+ * a client that stopped sending is closed when all is answered. */
+static void
+conn_maybe_resume(struct tcpconn *c)
+{
+	if (c->bev == NULL)
+		return;
+	if (c->eof) {
+		if (c->pending == 0 && evbuffer_get_length(
+		    bufferevent_get_output(c->bev)) == 0)
+			conn_close(c);
+		return;
+	}
+	if (c->pending < CONN_PENDING && !conn_output_full(c))
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+conn_write(struct tcpconn *c, const uint8_t *msg, size_t len)
+{
+	uint8_t prefix[2];
+
+	wire_put16(prefix, (uint16_t)len);
+	if (bufferevent_write(c->bev, prefix, 2) == -1 ||
+	    bufferevent_write(c->bev, msg, len) == -1)
+		log_debug("tcp: cannot queue an answer");
+}
+
+static void
+on_tcp_read(struct bufferevent *bev, void *arg)
+{
+	struct tcpconn *c = arg;
+	struct worker *w = c->w;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	query_env_refresh(&w->env);
+	for (;;) {
+		uint8_t lenbuf[2], *msg;
+		size_t len, n;
+
+		if (c->pending >= CONN_PENDING || conn_output_full(c)) {
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		if (evbuffer_copyout(in, lenbuf, 2) != 2)
+			return;
+		len = wire_u16(lenbuf);
+		if (evbuffer_get_length(in) < 2 + len)
+			return;
+		msg = evbuffer_pullup(in, (ssize_t)(2 + len));
+		if (msg == NULL) {
+			conn_close(c);
+			return;
+		}
+		n = query_handle(&w->env, &c->client, msg + 2, len,
+		    w->tcpbuf, SBUF);
+		evbuffer_drain(in, 2 + len);
+		if (n > 0)
+			conn_write(c, w->tcpbuf, n);
+	}
+}
+
+static void
+on_tcp_write(struct bufferevent *bev, void *arg)
+{
+	conn_maybe_resume(arg);
+}
+
+static void
+on_tcp_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcpconn *c = arg;
+
+	if ((what & BEV_EVENT_EOF) && (c->pending > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)) {
+		/* RFC 7766 6.2.4: answer what was asked before closing. */
+		c->eof = true;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && c->pending > 0) {
+		/* Not idle: queries are still on their way. */
+		bufferevent_enable(bev, EV_READ);
+		return;
+	}
+	conn_close(c);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct worker *w = arg;
+	const struct config *cfg = w->s->cfg;
+	struct timeval idle = { cfg->tcp_idle_ms / 1000,
+	    (cfg->tcp_idle_ms % 1000) * 1000 };
+	struct tcpconn *c;
+
+	if (w->nconns >= w->max_conns || (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	memcpy(&c->client.addr, sa, (size_t)salen);
+	c->client.addrlen = (socklen_t)salen;
+	c->client.is_tcp = true;
+	c->client.fd = -1;
+	c->client.conn = c;
+	c->next = w->conns.next;
+	c->prev = &w->conns;
+	w->conns.next->prev = c;
+	w->conns.next = c;
+	w->nconns++;
+	bufferevent_setcb(c->bev, on_tcp_read, on_tcp_write, on_tcp_event, c);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* ---- hooks for answers made later ---- */
+
+static void
+io_send(void *ctx, const struct client *cl, const uint8_t *msg, size_t len)
+{
+	struct tcpconn *c = cl->conn;
+
+	if (!cl->is_tcp) {
+		(void)sendto(cl->fd, msg, len, MSG_DONTWAIT,
+		    (const struct sockaddr *)&cl->addr, cl->addrlen);
+		return;
+	}
+	if (c->bev != NULL)
+		conn_write(c, msg, len);
+}
+
+static void
+io_hold(void *ctx, const struct client *cl)
+{
+	if (cl->is_tcp)
+		((struct tcpconn *)cl->conn)->pending++;
+}
+
+static void
+io_done(void *ctx, const struct client *cl)
+{
+	struct tcpconn *c = cl->conn;
+
+	if (!cl->is_tcp)
+		return;
+	c->pending--;
+	if (c->bev == NULL)
+		conn_free_if_done(c);
+	else
+		conn_maybe_resume(c);
+}
+
+static bool
+io_gone(void *ctx, const struct client *cl)
+{
+	return cl->is_tcp && ((struct tcpconn *)cl->conn)->bev == NULL;
+}
+
+/* ---- workers ---- */
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char b;
+
+	(void)read(fd, &b, 1);
+	event_base_loopbreak(w->base);
+}
+
+static int
+worker_bind(struct worker *w, char *err, size_t errlen)
+{
+	const struct config *cfg = w->s->cfg;
+	size_t i;
+
+	w->udp = calloc(cfg->nlisten, sizeof(*w->udp));
+	w->tcp = calloc(cfg->nlisten, sizeof(*w->tcp));
+	if (w->udp == NULL || w->tcp == NULL)
+		return -1;
+	for (i = 0; i < cfg->nlisten; i++) {
+		int tfd;
+
+		w->udp[i].w = w;
+		w->udp[i].fd = open_socket(&cfg->listen[i], SOCK_DGRAM, err,
+		    errlen);
+		if (w->udp[i].fd == -1)
+			return -1;
+		w->nsock = i + 1;
+		w->udp[i].ev = event_new(w->base, w->udp[i].fd,
+		    EV_READ | EV_PERSIST, on_udp_readable, &w->udp[i]);
+		if (w->udp[i].ev == NULL || event_add(w->udp[i].ev, NULL))
+			return -1;
+		tfd = open_socket(&cfg->listen[i], SOCK_STREAM, err, errlen);
+		if (tfd == -1)
+			return -1;
+		w->tcp[i] = evconnlistener_new(w->base, on_accept, w,
+		    LEV_OPT_CLOSE_ON_FREE, -1, tfd);
+		if (w->tcp[i] == NULL) {
+			close(tfd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+worker_init(struct server *s, struct worker *w, unsigned index,
+    struct auditlog *blocked_log, struct auditlog *query_log, char *err,
+    size_t errlen)
+{
+	const struct config *cfg = s->cfg;
+	struct query_io io = { io_send, io_hold, io_done, io_gone, w };
+
+	w->s = s;
+	w->index = index;
+	w->wake[0] = w->wake[1] = -1;
+	w->conns.next = w->conns.prev = &w->conns;
+	w->max_conns = (cfg->tcp_max_clients + cfg->threads - 1) /
+	    cfg->threads;
+	w->base = event_base_new();
+	w->rbuf = malloc((size_t)BATCH * RBUF);
+	w->sbuf = malloc((size_t)BATCH * SBUF);
+	w->tcpbuf = malloc(SBUF);
+	if (w->base == NULL || w->rbuf == NULL || w->sbuf == NULL ||
+	    w->tcpbuf == NULL || pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "cannot set up worker %u: %s", index,
+		    strerror(errno));
+		return -1;
+	}
+	w->wake_ev = event_new(w->base, w->wake[0], EV_READ | EV_PERSIST,
+	    on_wake, w);
+	if (w->wake_ev == NULL || event_add(w->wake_ev, NULL) == -1 ||
+	    worker_bind(w, err, errlen) == -1)
+		return -1;
+	if (query_env_init(&w->env, cfg, s->slot, w->base, blocked_log,
+	    query_log, &io) == -1) {
+		snprintf(err, errlen, "cannot set up worker %u", index);
+		return -1;
+	}
+	w->env_ready = true;
+	return 0;
+}
+
+static void
+worker_clear(struct worker *w)
+{
+	size_t i;
+
+	if (w->env_ready)
+		query_env_clear(&w->env);	/* before the connections */
+	while (w->conns.next != &w->conns) {
+		struct tcpconn *c = w->conns.next;
+
+		c->pending = 0;
+		conn_close(c);
+	}
+	for (i = 0; i < w->nsock; i++) {
+		if (w->udp[i].ev != NULL)
+			event_free(w->udp[i].ev);
+		close(w->udp[i].fd);
+		if (w->tcp[i] != NULL)
+			evconnlistener_free(w->tcp[i]);
+	}
+	free(w->udp);
+	free(w->tcp);
+	if (w->wake_ev != NULL)
+		event_free(w->wake_ev);
+	if (w->wake[0] != -1) {
+		close(w->wake[0]);
+		close(w->wake[1]);
+	}
+	if (w->base != NULL)
+		event_base_free(w->base);
+	free(w->rbuf);
+	free(w->sbuf);
+	free(w->tcpbuf);
+}
+
+struct server *
+server_new(const struct config *cfg, struct policy_slot *slot,
+    struct auditlog *blocked_log, struct auditlog *query_log, char *err,
+    size_t errlen)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	unsigned i;
+
+	if (s == NULL)
+		return NULL;
+	s->cfg = cfg;
+	s->slot = slot;
+	s->workers = calloc(cfg->threads, sizeof(*s->workers));
+	if (s->workers == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->nworkers = cfg->threads;
+	for (i = 0; i < cfg->threads; i++) {
+		if (worker_init(s, &s->workers[i], i, blocked_log, query_log,
+		    err, errlen) == -1) {
+			server_free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+int
+server_start(struct server *s, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	unsigned i;
+	int rc = 0;
+
+	/* Workers never take signals: the main loop handles them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < s->nworkers; i++) {
+		if (pthread_create(&s->workers[i].thread, NULL, worker_main,
+		    &s->workers[i]) != 0) {
+			snprintf(err, errlen, "cannot start worker %u", i);
+			rc = -1;
+			break;
+		}
+		s->workers[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+void
+server_stop(struct server *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		if (!w->started)
+			continue;
+		(void)write(w->wake[1], "x", 1);
+		pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+}
+
+void
+server_get_stats(struct server *s, struct query_stats *st)
+{
+	unsigned i;
+	size_t k;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < s->nworkers; i++) {
+		const uint64_t *src = (const uint64_t *)&s->workers[i].env.stats;
+		uint64_t *dst = (uint64_t *)st;
+
+		for (k = 0; k < sizeof(*st) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+	}
+}
+
+void
+server_free(struct server *s)
+{
+	unsigned i;
+
+	if (s == NULL)
+		return;
+	server_stop(s);
+	for (i = 0; i < s->nworkers; i++)
+		worker_clear(&s->workers[i]);
+	free(s->workers);
+	free(s);
+}

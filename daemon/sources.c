@@ -1,0 +1,1466 @@
+/*
+ * sources: reads the sources manifest and each list format into
+ * normalised names handed to a callback.  Every format shares one line
+ * reader (diag) and one name normaliser (dname) and parses only its own
+ * line syntax.  Storing, deduplicating and matching names is not done here.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "diag.h"
+#include "dname.h"
+#include "inifile.h"
+#include "sources.h"
+
+#define QUOTEMAX 64		/* characters of bad text shown in messages */
+#define QUOTEBUF (QUOTEMAX * 4 + 8)
+#define JSON_MAXDEPTH 64
+
+/*
+ * Writes text as a double-quoted, escaped string for a message, cut at
+ * QUOTEMAX characters: list files come from outside and may hold any
+ * byte, and a message must stay one readable line.
+ */
+static const char *
+quote(char *buf, const char *s, size_t len)
+{
+	size_t at = 0, i;
+	unsigned char c;
+
+	buf[at++] = '"';
+	for (i = 0; i < len && i < QUOTEMAX; i++) {
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			buf[at++] = '\\';
+			buf[at++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f)
+			at += (size_t)snprintf(buf + at, 5, "\\x%02x", c);
+		else
+			buf[at++] = (char)c;
+	}
+	if (i < len) {
+		/* Do not cut a UTF-8 sequence in half. */
+		while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80) {
+			i--;
+			at--;
+		}
+		memcpy(buf + at, "...", 3);
+		at += 3;
+	}
+	buf[at++] = '"';
+	buf[at] = '\0';
+	return buf;
+}
+
+/* Manifest. */
+
+enum section {
+	SEC_NONE,		/* before the first section */
+	SEC_MANIFEST,
+	SEC_SOURCE,
+	SEC_IGNORED,		/* already reported; its keys are skipped */
+};
+
+struct mload {
+	struct manifest *m;
+	struct diag *d;
+	char *dir;		/* manifest's directory, NULL for the cwd */
+	enum section sec;
+	size_t manifest_line;	/* line of [manifest], 0 when not seen */
+	unsigned seen;		/* keys given in this section, by mkeys[] */
+	char label[256];	/* "[manifest]" or "[source NAME]" */
+	bool has_failed;
+};
+
+struct mkey {
+	enum section sec;
+	const char *key;
+	int (*set)(struct mload *ml, const char *key, const char *value,
+	    size_t line);
+};
+
+static struct source *
+cur_source(struct mload *ml)
+{
+	return &ml->m->sources[ml->m->nsources - 1];
+}
+
+static int
+key_error(struct mload *ml, size_t line, const char *key,
+    const char *value, const char *why)
+{
+	char q[QUOTEBUF];
+
+	diag_add(ml->d, ml->m->path, line, "%s %s: %s %s", ml->label, key,
+	    quote(q, value, strlen(value)), why);
+	return -1;
+}
+
+/* Source names and categories: safe in JSON, metrics labels and logs. */
+static bool
+is_word(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != '.')
+			return false;
+	return true;
+}
+
+static int
+set_string(char **field, const char *value)
+{
+	free(*field);
+	return (*field = strdup(value)) == NULL ? -1 : 0;
+}
+
+static int
+set_home_country(struct mload *ml, const char *key, const char *value,
+    size_t line)
+{
+	char cc[3];
+
+	if (strlen(value) != 2 || !isalpha((unsigned char)value[0]) ||
+	    !isalpha((unsigned char)value[1]))
+		return key_error(ml, line, key, value,
+		    "is not a two-letter country code");
+	cc[0] = (char)toupper((unsigned char)value[0]);
+	cc[1] = (char)toupper((unsigned char)value[1]);
+	cc[2] = '\0';
+	return set_string(&ml->m->home_country, cc);
+}
+
+static int
+set_file(struct mload *ml, const char *key, const char *value, size_t line)
+{
+	struct source *s = cur_source(ml);
+	size_t n;
+
+	if (value[0] == '\0')
+		return key_error(ml, line, key, value, "is empty");
+	if (value[0] == '/' || ml->dir == NULL)
+		return set_string(&s->file, value);
+	n = strlen(ml->dir) + 1 + strlen(value) + 1;
+	if ((s->file = malloc(n)) == NULL)
+		return -1;
+	snprintf(s->file, n, "%s/%s", ml->dir, value);
+	return 0;
+}
+
+static int
+set_url(struct mload *ml, const char *key, const char *value, size_t line)
+{
+	if (strncmp(value, "https://", 8) != 0 &&
+	    strncmp(value, "http://", 7) != 0)
+		return key_error(ml, line, key, value,
+		    "is not an http:// or https:// URL");
+	return set_string(&cur_source(ml)->url, value);
+}
+
+static const char *const format_names[] = {
+	[FORMAT_DOMAINS] = "domains",
+	[FORMAT_HOSTS] = "hosts",
+	[FORMAT_ADBLOCK] = "adblock",
+	[FORMAT_JSON] = "json",
+	[FORMAT_RPZ] = "rpz",
+	[FORMAT_CIDR] = "cidr",
+};
+
+static int
+set_format(struct mload *ml, const char *key, const char *value,
+    size_t line)
+{
+	struct source *s = cur_source(ml);
+	size_t i;
+
+	if (strncmp(value, "json:", 5) == 0) {
+		if (value[5] == '\0')
+			return key_error(ml, line, key, value,
+			    "needs a key (json:KEY)");
+		s->format = FORMAT_JSON;
+		return set_string(&s->json_key, value + 5);
+	}
+	for (i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+		if (i != FORMAT_JSON && strcmp(value, format_names[i]) == 0) {
+			s->format = (enum list_format)i;
+			return 0;
+		}
+	return key_error(ml, line, key, value, "is not a format (domains, "
+	    "hosts, adblock, rpz, cidr or json:KEY)");
+}
+
+static int
+set_category(struct mload *ml, const char *key, const char *value,
+    size_t line)
+{
+	/* Categories go verbatim into audit lines, metrics and reports. */
+	if (value[0] != '\0' && !is_word(value))
+		return key_error(ml, line, key, value, "is not a category "
+		    "(use letters, digits, '-', '_' and '.')");
+	return set_string(&cur_source(ml)->category, value);
+}
+
+static int
+set_kind(struct mload *ml, const char *key, const char *value, size_t line)
+{
+	if (strcmp(value, "block") == 0)
+		cur_source(ml)->kind = KIND_BLOCK;
+	else if (strcmp(value, "allow") == 0)
+		cur_source(ml)->kind = KIND_ALLOW;
+	else
+		return key_error(ml, line, key, value,
+		    "is not block or allow");
+	return 0;
+}
+
+static int
+set_offshore(struct mload *ml, const char *key, const char *value,
+    size_t line)
+{
+	static const char *const yes[] = { "yes", "true", "1" };
+	static const char *const no[] = { "no", "false", "0" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			cur_source(ml)->offshore = true;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			cur_source(ml)->offshore = false;
+			return 0;
+		}
+	}
+	return key_error(ml, line, key, value, "is not yes or no");
+}
+
+/* Every key a manifest may hold; a new key is one line here. */
+static const struct mkey mkeys[] = {
+	{ SEC_MANIFEST, "home_country", set_home_country },
+	{ SEC_SOURCE, "file", set_file },
+	{ SEC_SOURCE, "url", set_url },
+	{ SEC_SOURCE, "format", set_format },
+	{ SEC_SOURCE, "category", set_category },
+	{ SEC_SOURCE, "kind", set_kind },
+	{ SEC_SOURCE, "offshore", set_offshore },
+};
+#define NMKEYS (sizeof(mkeys) / sizeof(mkeys[0]))
+
+static size_t
+mkey_index(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NMKEYS; i++)
+		if (strcmp(mkeys[i].key, key) == 0)
+			return i;
+	return NMKEYS;
+}
+
+/* The checks that span the keys of one [source] section. */
+static void
+finish_section(struct mload *ml)
+{
+	struct source *s;
+	const char *p = ml->m->path;
+
+	if (ml->sec != SEC_SOURCE)
+		return;
+	s = cur_source(ml);
+	if (!(ml->seen & (1u << mkey_index("format")))) {
+		diag_add(ml->d, p, s->line, "%s has no format", ml->label);
+		ml->has_failed = true;
+	}
+	if (s->file == NULL && s->url == NULL) {
+		diag_add(ml->d, p, s->line, "%s needs file or url", ml->label);
+		ml->has_failed = true;
+	} else if (s->file != NULL && s->url != NULL) {
+		diag_add(ml->d, p, s->line, "%s has both file and url; give "
+		    "one", ml->label);
+		ml->has_failed = true;
+	}
+}
+
+
+static int
+add_source(struct mload *ml, const char *name, size_t line)
+{
+	struct manifest *m = ml->m;
+	struct source *s;
+	size_t i;
+
+	for (i = 0; i < m->nsources; i++)
+		if (strcmp(m->sources[i].name, name) == 0) {
+			diag_add(ml->d, m->path, line, "duplicate source "
+			    "\"%s\" (first at line %zu)", name,
+			    m->sources[i].line);
+			return -1;
+		}
+	s = realloc(m->sources, (m->nsources + 1) * sizeof(*s));
+	if (s == NULL)
+		return -1;
+	m->sources = s;
+	s = &m->sources[m->nsources];
+	memset(s, 0, sizeof(*s));
+	s->kind = KIND_BLOCK;
+	s->line = line;
+	s->manifest = m->path;
+	if ((s->name = strdup(name)) == NULL ||
+	    (s->category = strdup("")) == NULL) {
+		free(s->name);
+		free(s->category);
+		return -1;
+	}
+	m->nsources++;
+	return 0;
+}
+
+static int
+on_manifest_section(void *arg, const char *section, size_t line)
+{
+	struct mload *ml = arg;
+	struct manifest *m = ml->m;
+	char q[QUOTEBUF];
+	const char *name;
+
+	finish_section(ml);
+	ml->seen = 0;
+	ml->sec = SEC_IGNORED;
+	if (strcmp(section, "manifest") == 0) {
+		if (ml->manifest_line > 0) {
+			diag_add(ml->d, m->path, line, "duplicate [manifest] "
+			    "section (first at line %zu)", ml->manifest_line);
+			return -1;
+		}
+		ml->manifest_line = line;
+		ml->sec = SEC_MANIFEST;
+		snprintf(ml->label, sizeof(ml->label), "[manifest]");
+		return 0;
+	}
+	if (strncmp(section, "source ", 7) != 0) {
+		diag_add(ml->d, m->path, line, "unknown section [%s] (use "
+		    "[manifest] or [source NAME])", section);
+		return -1;
+	}
+	for (name = section + 7; *name == ' '; name++)
+		continue;
+	if (!is_word(name)) {
+		diag_add(ml->d, m->path, line, "%s is not a source name (use "
+		    "letters, digits, '-', '_' and '.')",
+		    quote(q, name, strlen(name)));
+		return -1;
+	}
+	if (add_source(ml, name, line) != 0)
+		return -1;
+	ml->sec = SEC_SOURCE;
+	snprintf(ml->label, sizeof(ml->label), "[source %.200s]", name);
+	return 0;
+}
+
+static int
+on_manifest_key(void *arg, const char *section, const char *key,
+    const char *value, size_t line)
+{
+	struct mload *ml = arg;
+	const char *path = ml->m->path;
+	size_t i = mkey_index(key);
+
+	(void)section;		/* on_manifest_section() tracks it */
+	if (ml->sec == SEC_IGNORED)
+		return 0;
+	if (ml->sec == SEC_NONE) {
+		diag_add(ml->d, path, line, "%s is outside any section", key);
+		return -1;
+	}
+	if (i == NMKEYS || mkeys[i].sec != ml->sec) {
+		diag_add(ml->d, path, line, "%s unknown key %s", ml->label,
+		    key);
+		return -1;
+	}
+	if (ml->seen & (1u << i)) {
+		diag_add(ml->d, path, line, "%s %s: given twice", ml->label,
+		    key);
+		return -1;
+	}
+	ml->seen |= 1u << i;
+	return mkeys[i].set(ml, key, value, line);
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return NULL;
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+struct manifest *
+manifest_load(const char *path, struct diag *d)
+{
+	struct mload ml = { .d = d };
+	int rc;
+
+	if ((ml.m = calloc(1, sizeof(*ml.m))) == NULL ||
+	    (ml.m->path = strdup(path)) == NULL ||
+	    (ml.m->home_country = strdup("")) == NULL ||
+	    (strchr(path, '/') != NULL && (ml.dir = dir_of(path)) == NULL)) {
+		diag_add(d, path, 0, "%s", strerror(ENOMEM));
+		manifest_free(ml.m);
+		return NULL;
+	}
+	rc = inifile_parse_sections(path, on_manifest_section,
+	    on_manifest_key, &ml, d);
+	finish_section(&ml);
+	free(ml.dir);
+	if (rc != 0 || ml.has_failed) {
+		manifest_free(ml.m);
+		return NULL;
+	}
+	return ml.m;
+}
+
+void
+manifest_free(struct manifest *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nsources; i++) {
+		free(m->sources[i].name);
+		free(m->sources[i].file);
+		free(m->sources[i].url);
+		free(m->sources[i].json_key);
+		free(m->sources[i].category);
+	}
+	free(m->sources);
+	free(m->path);
+	free(m->home_country);
+	free(m);
+}
+
+const char *
+list_format_name(enum list_format f)
+{
+	if ((size_t)f < sizeof(format_names) / sizeof(format_names[0]))
+		return format_names[f];
+	return "unknown";
+}
+
+const char *
+list_kind_name(enum list_kind k)
+{
+	return k == KIND_ALLOW ? "allow" : "block";
+}
+
+/* Lists. */
+
+struct parse {
+	const struct source *src;
+	struct diag *d;
+	source_name_cb cb;
+	void *arg;
+	const char *file;
+	size_t line;
+	bool is_stopped;	/* the callback asked to stop */
+	/* rpz */
+	bool in_parens;		/* skipping a multi-line record */
+	char origin[DNAME_MAXTEXT];	/* "" until known */
+	char owner[DNAME_MAXTEXT];	/* last owner, for blank-owner lines */
+};
+
+typedef void (*line_fn)(struct parse *p, char *line);
+
+/* Hands one name to the callback, or reports why it is not a name. */
+static void
+emit(struct parse *p, const char *text, size_t len, enum list_kind kind,
+    size_t line)
+{
+	uint8_t wire[DNAME_MAXWIRE];
+	const char *why;
+	char q[QUOTEBUF];
+	size_t n;
+
+	if ((n = dname_from_text(text, len, wire, &why)) == 0) {
+		diag_add(p->d, p->file, line, "%s %s", quote(q, text, len),
+		    why);
+		return;
+	}
+	if (p->cb(p->arg, p->src, wire, n, kind, line) != 0)
+		p->is_stopped = true;
+}
+
+static void
+bad_line(struct parse *p, const char *what, const char *text, size_t len)
+{
+	char q[QUOTEBUF];
+
+	diag_add(p->d, p->file, p->line, "%s %s", what, quote(q, text, len));
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Returns the next blank-separated field of *s and its length, or NULL. */
+static const char *
+next_field(const char **s, size_t *len)
+{
+	const char *start = *s, *end;
+
+	while (is_blank(*start))
+		start++;
+	if (*start == '\0') {
+		*s = start;
+		return NULL;
+	}
+	for (end = start; *end != '\0' && !is_blank(*end); end++)
+		continue;
+	*s = end;
+	*len = (size_t)(end - start);
+	return start;
+}
+
+static void
+cut_comment(char *line, char mark)
+{
+	char *c = strchr(line, mark);
+
+	if (c != NULL)
+		*c = '\0';
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (is_blank(*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && is_blank(end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static bool
+field_is(const char *f, size_t len, const char *word)
+{
+	return strlen(word) == len && strncasecmp(f, word, len) == 0;
+}
+
+static int
+parse_lines(struct parse *p, line_fn fn)
+{
+	struct linereader *lr;
+	size_t len;
+	char *line;
+	int rc = 0;
+
+	if ((lr = linereader_open(p->file, p->d)) == NULL)
+		return -1;
+	while (!p->is_stopped && (line = linereader_next(lr, &len)) != NULL) {
+		p->line = linereader_lineno(lr);
+		/* A NUL would silently cut the line short. */
+		if (memchr(line, '\0', len) != NULL) {
+			diag_add(p->d, p->file, p->line,
+			    "line has a NUL byte");
+			continue;
+		}
+		fn(p, line);
+	}
+	if (linereader_error(lr)) {
+		diag_add(p->d, p->file, linereader_lineno(lr) + 1,
+		    "read error: %s", strerror(errno));
+		rc = -1;
+	}
+	linereader_close(lr);
+	return p->is_stopped ? -1 : rc;
+}
+
+/* domains: "name  # comment" */
+static void
+domains_line(struct parse *p, char *line)
+{
+	const char *s = line, *name;
+	size_t len, extra;
+	char q[QUOTEBUF];
+
+	cut_comment(line, '#');
+	if ((name = next_field(&s, &len)) == NULL)
+		return;
+	if (next_field(&s, &extra) != NULL) {
+		line = trim(line);
+		diag_add(p->d, p->file, p->line, "%s is more than one name",
+		    quote(q, line, strlen(line)));
+		return;
+	}
+	/* The suffix match is implicit; "*.x" says the same as "x". */
+	if (len > 2 && name[0] == '*' && name[1] == '.') {
+		name += 2;
+		len -= 2;
+	}
+	emit(p, name, len, p->src->kind, p->line);
+}
+
+/* Names every hosts file carries for the machine itself. */
+static const char *const hosts_boilerplate[] = {
+	"localhost", "localhost.localdomain", "local", "broadcasthost",
+	"ip6-localhost", "ip6-loopback", "ip6-localnet", "ip6-mcastprefix",
+	"ip6-allnodes", "ip6-allrouters", "ip6-allhosts", "0.0.0.0",
+};
+
+static bool
+is_boilerplate(const char *f, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(hosts_boilerplate) /
+	    sizeof(hosts_boilerplate[0]); i++)
+		if (field_is(f, len, hosts_boilerplate[i]))
+			return true;
+	return false;
+}
+
+static bool
+is_address(const char *f, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[16];
+	const char *zone;
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, f, len);
+	buf[len] = '\0';
+	/* Link-local entries such as "fe80::1%lo0" carry a zone. */
+	if ((zone = memchr(buf, '%', len)) != NULL && memchr(buf, ':', len))
+		buf[zone - buf] = '\0';
+	return inet_pton(AF_INET, buf, addr) == 1 ||
+	    inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+/* hosts: "ADDR name [name ...]  # comment" */
+static void
+hosts_line(struct parse *p, char *line)
+{
+	const char *s = line, *addr, *name;
+	size_t alen, len;
+	bool has_name = false;
+	char q[QUOTEBUF];
+
+	cut_comment(line, '#');
+	if ((addr = next_field(&s, &alen)) == NULL)
+		return;
+	if (!is_address(addr, alen)) {
+		diag_add(p->d, p->file, p->line, "%s is not an IP address",
+		    quote(q, addr, alen));
+		return;
+	}
+	while (!p->is_stopped && (name = next_field(&s, &len)) != NULL) {
+		has_name = true;
+		if (!is_boilerplate(name, len))
+			emit(p, name, len, p->src->kind, p->line);
+	}
+	if (!has_name)
+		diag_add(p->d, p->file, p->line, "%s has no names after it",
+		    quote(q, addr, alen));
+}
+
+/* adblock: "||name^" blocks, "@@||name^" allows; nothing else is a
+ * DNS-level rule cordon can honour. */
+static void
+adblock_line(struct parse *p, char *line)
+{
+	enum list_kind kind = p->src->kind;
+	const char *r, *caret, *bad;
+	char q1[QUOTEBUF], q2[QUOTEBUF];
+
+	line = trim(line);
+	if (line[0] == '\0' || line[0] == '!' ||
+	    strncasecmp(line, "[Adblock", 8) == 0 ||
+	    (line[0] == '#' && (line[1] == ' ' || line[1] == '\0')))
+		return;
+	r = line;
+	if (strncmp(r, "@@", 2) == 0) {
+		kind = KIND_ALLOW;
+		r += 2;
+	}
+	if (strncmp(r, "||", 2) != 0 || (caret = strchr(r + 2, '^')) == NULL)
+		goto unsupported;
+	r += 2;
+	/* Paths, wildcards and ports match URLs, not names. */
+	if ((bad = strpbrk(r, "/*|:?=&$")) != NULL && bad < caret)
+		goto unsupported;
+	if (caret[1] == '|')
+		caret++;
+	if (caret[1] == '$' && caret[2] != '\0') {
+		diag_add(p->d, p->file, p->line,
+		    "unsupported adblock options %s in %s",
+		    quote(q1, caret + 1, strlen(caret + 1)),
+		    quote(q2, line, strlen(line)));
+		return;
+	}
+	if (caret[1] != '\0' && caret[1] != '$')
+		goto unsupported;
+	emit(p, r, (size_t)(strchr(r, '^') - r), kind, p->line);
+	return;
+unsupported:
+	bad_line(p, "unsupported adblock rule", line, strlen(line));
+}
+
+/* rpz: RFC-draft "DNS Response Policy Zones", QNAME triggers only. */
+
+static bool
+is_ttl(const char *f, size_t len)
+{
+	size_t i;
+
+	/* "3600" or BIND's "1h30m". */
+	if (len == 0 || !isdigit((unsigned char)f[0]))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)f[i]) &&
+		    strchr("smhdwSMHDW", f[i]) == NULL)
+			return false;
+	return true;
+}
+
+static bool
+is_class(const char *f, size_t len)
+{
+	return field_is(f, len, "IN") || field_is(f, len, "CH") ||
+	    field_is(f, len, "HS") || field_is(f, len, "CS");
+}
+
+/* Stores a name as the zone origin, normalised, or reports it. */
+static void
+set_origin(struct parse *p, const char *text, size_t len)
+{
+	uint8_t wire[DNAME_MAXWIRE];
+	const char *why;
+	char q[QUOTEBUF];
+
+	if (dname_from_text(text, len, wire, &why) == 0) {
+		diag_add(p->d, p->file, p->line, "$ORIGIN %s %s",
+		    quote(q, text, len), why);
+		return;
+	}
+	dname_to_text(wire, p->origin, sizeof(p->origin));
+}
+
+static void
+rpz_directive(struct parse *p, const char *line)
+{
+	const char *s = line, *dir, *arg;
+	size_t dlen, alen;
+	char q[QUOTEBUF];
+
+	dir = next_field(&s, &dlen);
+	if (field_is(dir, dlen, "$TTL"))
+		return;
+	if (!field_is(dir, dlen, "$ORIGIN")) {
+		diag_add(p->d, p->file, p->line, "unsupported directive %s",
+		    quote(q, dir, dlen));
+		return;
+	}
+	if ((arg = next_field(&s, &alen)) == NULL) {
+		diag_add(p->d, p->file, p->line, "$ORIGIN without a name");
+		return;
+	}
+	set_origin(p, arg, alen);
+}
+
+/*
+ * Owners name the trigger relative to the policy zone: "bad.example" in
+ * zone rpz.local is "bad.example.rpz.local.", so the origin is stripped
+ * wherever it appears; nothing is appended to a relative owner.
+ */
+static void
+rpz_owner(struct parse *p, const char *owner, enum list_kind kind)
+{
+	static const char *const triggers[] = {
+		"rpz-ip", "rpz-nsip", "rpz-nsdname", "rpz-client-ip",
+	};
+	size_t len = strlen(owner), olen = strlen(p->origin), i;
+	bool is_absolute = len > 0 && owner[len - 1] == '.';
+	const char *last;
+	size_t llen;
+	char q[QUOTEBUF];
+
+	if (strcmp(owner, "@") == 0)
+		goto apex;
+	if (is_absolute)
+		len--;
+	if (olen > 0 && len == olen && strncasecmp(owner, p->origin, len) == 0)
+		goto apex;
+	if (olen > 0 && len > olen && owner[len - olen - 1] == '.' &&
+	    strncasecmp(owner + len - olen, p->origin, olen) == 0)
+		len -= olen + 1;
+	else if (olen > 0 && is_absolute) {
+		diag_add(p->d, p->file, p->line, "%s is outside the zone %s",
+		    quote(q, owner, len + 1), p->origin);
+		return;
+	}
+	for (last = owner + len; last > owner && last[-1] != '.'; last--)
+		continue;
+	llen = (size_t)(owner + len - last);
+	for (i = 0; i < sizeof(triggers) / sizeof(triggers[0]); i++)
+		if (field_is(last, llen, triggers[i])) {
+			diag_add(p->d, p->file, p->line, "%s triggers are not "
+			    "supported yet: %s", triggers[i],
+			    quote(q, owner, len));
+			return;
+		}
+	if (len > 2 && owner[0] == '*' && owner[1] == '.') {
+		owner += 2;
+		len -= 2;
+	}
+	emit(p, owner, len, kind, p->line);
+	return;
+apex:
+	diag_add(p->d, p->file, p->line, "%s is the zone apex, not a trigger",
+	    quote(q, owner, strlen(owner)));
+}
+
+/*
+ * The policy is the CNAME target: "." (NXDOMAIN), "*." (NODATA) and
+ * "rpz-drop." all keep the name from resolving, "rpz-passthru." exempts
+ * it.  Rewrites to other names are local data, which cordon does not do.
+ */
+static int
+rpz_action(struct parse *p, const char *f, size_t len, enum list_kind *kind)
+{
+	char q[QUOTEBUF];
+
+	if (f == NULL) {
+		diag_add(p->d, p->file, p->line, "CNAME without a target");
+		return -1;
+	}
+	if (field_is(f, len, ".") || field_is(f, len, "*.") ||
+	    field_is(f, len, "rpz-drop.")) {
+		*kind = p->src->kind;
+		return 0;
+	}
+	if (field_is(f, len, "rpz-passthru.")) {
+		*kind = KIND_ALLOW;
+		return 0;
+	}
+	diag_add(p->d, p->file, p->line, "unsupported RPZ action CNAME %s",
+	    quote(q, f, len));
+	return -1;
+}
+
+static void
+rpz_record(struct parse *p, const char *owner, const char *s)
+{
+	const char *type, *f;
+	size_t tlen, len;
+	enum list_kind kind;
+	char q[QUOTEBUF];
+	int i;
+
+	type = next_field(&s, &tlen);
+	for (i = 0; i < 2 && type != NULL &&
+	    (is_ttl(type, tlen) || is_class(type, tlen)); i++)
+		type = next_field(&s, &tlen);
+	if (type == NULL) {
+		diag_add(p->d, p->file, p->line, "%s has no record type",
+		    quote(q, owner, strlen(owner)));
+		return;
+	}
+	/* Only the SOA is expected to span lines; skip to its ')'. */
+	if (strchr(s, '(') != NULL && strchr(s, ')') == NULL)
+		p->in_parens = true;
+	if (field_is(type, tlen, "SOA")) {
+		len = strlen(owner);
+		if (p->origin[0] == '\0' && len > 1 && owner[len - 1] == '.')
+			set_origin(p, owner, len);
+		return;
+	}
+	if (field_is(type, tlen, "NS"))
+		return;
+	if (p->in_parens) {
+		diag_add(p->d, p->file, p->line, "multi-line %.*s records are "
+		    "not supported", (int)tlen, type);
+		return;
+	}
+	if (!field_is(type, tlen, "CNAME")) {
+		diag_add(p->d, p->file, p->line, "unsupported RPZ record %s "
+		    "for %s (only CNAME policies)", quote(q, type, tlen),
+		    owner);
+		return;
+	}
+	f = next_field(&s, &len);
+	if (rpz_action(p, f, len, &kind) == 0)
+		rpz_owner(p, owner, kind);
+}
+
+static void
+rpz_line(struct parse *p, char *line)
+{
+	const char *s = line, *owner;
+	size_t len;
+	char q[QUOTEBUF];
+
+	cut_comment(line, ';');
+	if (p->in_parens) {
+		if (strchr(line, ')') != NULL)
+			p->in_parens = false;
+		return;
+	}
+	if (line[0] == '$') {
+		rpz_directive(p, line);
+		return;
+	}
+	/* A line that starts with a blank continues the last owner. */
+	if (!is_blank(line[0])) {
+		if ((owner = next_field(&s, &len)) == NULL)
+			return;
+		if (len >= sizeof(p->owner)) {
+			diag_add(p->d, p->file, p->line, "%s is too long",
+			    quote(q, owner, len));
+			p->owner[0] = '\0';
+			return;
+		}
+		memcpy(p->owner, owner, len);
+		p->owner[len] = '\0';
+	} else if (next_field(&s, &len) == NULL)
+		return;
+	else if (p->owner[0] == '\0') {
+		diag_add(p->d, p->file, p->line, "record without an owner");
+		return;
+	} else
+		s = line;
+	rpz_record(p, p->owner, s);
+}
+
+/*
+ * json:KEY: a strict RFC 8259 reader, bounded in depth so a hostile file
+ * cannot exhaust the stack.  It runs twice: first to check the whole
+ * document, so a broken file adds no names at all, then to hand out the
+ * strings in the array under the top-level KEY.
+ */
+struct json {
+	const char *p, *end;
+	size_t line;
+	const char *err;	/* first syntax error, with errline */
+	size_t errline;
+	struct parse *ps;	/* NULL in the checking pass */
+	const char *key;
+	size_t keyline;		/* line of KEY at the top level, 0 if none */
+	size_t notarray;	/* line where KEY holds something else */
+	char *str;		/* the last string read, decoded */
+	size_t slen, scap;
+	size_t sline;		/* line where it started */
+};
+
+static int json_value(struct json *j, int depth);
+
+static int
+json_error(struct json *j, const char *err)
+{
+	if (j->err == NULL) {
+		j->err = err;
+		j->errline = j->line;
+	}
+	return -1;
+}
+
+static void
+json_blank(struct json *j)
+{
+	for (; j->p < j->end; j->p++) {
+		if (*j->p == '\n')
+			j->line++;
+		else if (*j->p != ' ' && *j->p != '\t' && *j->p != '\r')
+			break;
+	}
+}
+
+static int
+json_put(struct json *j, const char *s, size_t n)
+{
+	char *str;
+	size_t cap;
+
+	if (j->slen + n + 1 > j->scap) {
+		cap = j->scap ? j->scap * 2 : 64;
+		while (cap < j->slen + n + 1)
+			cap *= 2;
+		if ((str = realloc(j->str, cap)) == NULL)
+			return json_error(j, "out of memory");
+		j->str = str;
+		j->scap = cap;
+	}
+	memcpy(j->str + j->slen, s, n);
+	j->slen += n;
+	j->str[j->slen] = '\0';
+	return 0;
+}
+
+static int
+json_hex4(struct json *j, unsigned *cp)
+{
+	unsigned v = 0;
+	int i;
+	char c;
+
+	if (j->end - j->p < 4)
+		return json_error(j, "short \\u escape");
+	for (i = 0; i < 4; i++) {
+		c = *j->p++;
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return json_error(j, "bad hex digit in \\u escape");
+	}
+	*cp = v;
+	return 0;
+}
+
+/* \uXXXX, with UTF-16 surrogate pairs joined, as UTF-8. */
+static int
+json_unicode(struct json *j)
+{
+	unsigned cp, lo;
+	char u[4];
+	size_t n;
+
+	if (json_hex4(j, &cp) != 0)
+		return -1;
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		return json_error(j, "lone low surrogate in \\u escape");
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
+			return json_error(j, "lone high surrogate in \\u "
+			    "escape");
+		j->p += 2;
+		if (json_hex4(j, &lo) != 0)
+			return -1;
+		if (lo < 0xdc00 || lo > 0xdfff)
+			return json_error(j, "bad surrogate pair");
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+	}
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return json_put(j, u, n);
+}
+
+static int
+json_escape(struct json *j)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *e;
+
+	if (j->p == j->end)
+		return json_error(j, "unterminated string");
+	if (*j->p == 'u') {
+		j->p++;
+		return json_unicode(j);
+	}
+	if (*j->p == '\0' || (e = strchr(from, *j->p)) == NULL)
+		return json_error(j, "bad escape in string");
+	j->p++;
+	return json_put(j, &to[e - from], 1);
+}
+
+static int
+json_string(struct json *j)
+{
+	const char *run;
+
+	j->slen = 0;
+	j->sline = j->line;
+	if (json_put(j, "", 0) != 0)
+		return -1;
+	j->p++;
+	for (;;) {
+		for (run = j->p; j->p < j->end && *j->p != '"' &&
+		    *j->p != '\\' && (unsigned char)*j->p >= 0x20; j->p++)
+			continue;
+		if (json_put(j, run, (size_t)(j->p - run)) != 0)
+			return -1;
+		/* Lines are joined with '\n', which strings cannot hold. */
+		if (j->p == j->end || *j->p == '\n')
+			return json_error(j, "unterminated string");
+		if (*j->p == '"')
+			break;
+		if (*j->p != '\\')
+			return json_error(j, "control character in string");
+		j->p++;
+		if (json_escape(j) != 0)
+			return -1;
+	}
+	j->p++;
+	return 0;
+}
+
+static bool
+json_digits(struct json *j)
+{
+	const char *start = j->p;
+
+	while (j->p < j->end && isdigit((unsigned char)*j->p))
+		j->p++;
+	return j->p > start;
+}
+
+static int
+json_number(struct json *j)
+{
+	if (*j->p == '-')
+		j->p++;
+	if (j->p < j->end && *j->p == '0')
+		j->p++;
+	else if (!json_digits(j))
+		return json_error(j, "bad number");
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (!json_digits(j))
+			return json_error(j, "bad number");
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (!json_digits(j))
+			return json_error(j, "bad number");
+	}
+	return 0;
+}
+
+static int
+json_literal(struct json *j)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	size_t i, n;
+
+	for (i = 0; i < 3; i++) {
+		n = strlen(words[i]);
+		if ((size_t)(j->end - j->p) >= n &&
+		    memcmp(j->p, words[i], n) == 0) {
+			j->p += n;
+			return 0;
+		}
+	}
+	return json_error(j, "unexpected character");
+}
+
+static const char *
+json_type(char c)
+{
+	switch (c) {
+	case '{':
+		return "an object";
+	case '[':
+		return "an array";
+	case 't':
+	case 'f':
+		return "a boolean";
+	case 'n':
+		return "null";
+	default:
+		return "a number";
+	}
+}
+
+/* Ends a member or element: returns 1 after ',', 0 at close, -1 else. */
+static int
+json_next(struct json *j, char close, const char *err)
+{
+	json_blank(j);
+	if (j->p < j->end && *j->p == ',') {
+		j->p++;
+		json_blank(j);
+		return 1;
+	}
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		return 0;
+	}
+	return json_error(j, err);
+}
+
+/* The array of names: strings are handed out, anything else reported. */
+static int
+json_names(struct json *j, int depth)
+{
+	struct parse *ps = j->ps;
+	size_t line;
+	int rc;
+
+	j->p++;
+	json_blank(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return 0;
+	}
+	do {
+		line = j->line;
+		if (j->p < j->end && *j->p == '"') {
+			if (json_string(j) != 0)
+				return -1;
+			if (ps == NULL)
+				continue;
+			emit(ps, j->str, j->slen, ps->src->kind, j->sline);
+			if (ps->is_stopped)
+				return -1;
+			continue;
+		}
+		if (ps != NULL && j->p < j->end)
+			diag_add(ps->d, ps->file, line, "expected a name (a "
+			    "string) in \"%s\", found %s", j->key,
+			    json_type(*j->p));
+		if (json_value(j, depth) != 0)
+			return -1;
+	} while ((rc = json_next(j, ']', "expected ',' or ']'")) == 1);
+	return rc;
+}
+
+static int
+json_array(struct json *j, int depth)
+{
+	int rc;
+
+	j->p++;
+	json_blank(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return 0;
+	}
+	do {
+		if (json_value(j, depth) != 0)
+			return -1;
+	} while ((rc = json_next(j, ']', "expected ',' or ']'")) == 1);
+	return rc;
+}
+
+static int
+json_member(struct json *j, int depth)
+{
+	bool is_key;
+
+	if (j->p == j->end || *j->p != '"')
+		return json_error(j, "expected a string key");
+	if (json_string(j) != 0)
+		return -1;
+	is_key = depth == 1 && strlen(j->key) == j->slen &&
+	    memcmp(j->str, j->key, j->slen) == 0;
+	json_blank(j);
+	if (j->p == j->end || *j->p != ':')
+		return json_error(j, "expected ':'");
+	j->p++;
+	json_blank(j);
+	if (!is_key)
+		return json_value(j, depth);
+	j->keyline = j->sline;
+	if (j->p < j->end && *j->p == '[')
+		return json_names(j, depth + 1);
+	j->notarray = j->line;
+	return json_value(j, depth);
+}
+
+static int
+json_object(struct json *j, int depth)
+{
+	int rc;
+
+	j->p++;
+	json_blank(j);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		return 0;
+	}
+	do {
+		if (json_member(j, depth) != 0)
+			return -1;
+	} while ((rc = json_next(j, '}', "expected ',' or '}'")) == 1);
+	return rc;
+}
+
+static int
+json_value(struct json *j, int depth)
+{
+	json_blank(j);
+	if (j->p == j->end)
+		return json_error(j, "unexpected end of input");
+	/* depth counts the containers around this value. */
+	if ((*j->p == '{' || *j->p == '[') && depth >= JSON_MAXDEPTH)
+		return json_error(j, "nested deeper than 64 levels");
+	switch (*j->p) {
+	case '{':
+		return json_object(j, depth + 1);
+	case '[':
+		return json_array(j, depth + 1);
+	case '"':
+		return json_string(j);
+	case '-':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return json_number(j);
+	default:
+		return json_literal(j);
+	}
+}
+
+static int
+json_document(struct json *j)
+{
+	json_blank(j);
+	if (j->p == j->end || *j->p != '{')
+		return json_error(j, "expected an object at the top");
+	if (json_object(j, 1) != 0)
+		return -1;
+	json_blank(j);
+	if (j->p != j->end)
+		return json_error(j, "text after the top-level object");
+	return 0;
+}
+
+/* Reads the whole file, lines joined by '\n' so JSON lines stay lines. */
+static char *
+slurp(struct parse *p, size_t *size)
+{
+	struct linereader *lr;
+	char *buf = NULL, *nbuf, *line;
+	size_t len, used = 0, cap = 0;
+
+	if ((lr = linereader_open(p->file, p->d)) == NULL)
+		return NULL;
+	while ((line = linereader_next(lr, &len)) != NULL) {
+		if (used + len + 2 > cap) {
+			cap = (used + len + 2) * 2;
+			if ((nbuf = realloc(buf, cap)) == NULL) {
+				diag_add(p->d, p->file, 0, "out of memory");
+				goto fail;
+			}
+			buf = nbuf;
+		}
+		memcpy(buf + used, line, len);
+		used += len;
+		buf[used++] = '\n';
+	}
+	if (linereader_error(lr)) {
+		diag_add(p->d, p->file, 0, "read error: %s", strerror(errno));
+		goto fail;
+	}
+	linereader_close(lr);
+	*size = used;
+	return buf != NULL ? buf : strdup("");
+fail:
+	linereader_close(lr);
+	free(buf);
+	return NULL;
+}
+
+static int
+parse_json(struct parse *p)
+{
+	struct json j = { .key = p->src->json_key };
+	size_t size;
+	char *text;
+	int rc = -1;
+
+	if ((text = slurp(p, &size)) == NULL)
+		return -1;
+	j.p = text;
+	j.end = text + size;
+	j.line = 1;
+	if (json_document(&j) != 0) {
+		diag_add(p->d, p->file, 0, "not JSON: %s at line %zu", j.err,
+		    j.errline);
+		goto out;
+	}
+	if (j.keyline == 0) {
+		diag_add(p->d, p->file, 0, "no \"%s\" in the top-level object",
+		    j.key);
+		goto out;
+	}
+	if (j.notarray != 0) {
+		diag_add(p->d, p->file, j.notarray, "\"%s\" is not an array "
+		    "of names", j.key);
+		goto out;
+	}
+	j.p = text;
+	j.line = 1;
+	j.ps = p;
+	rc = json_document(&j);
+out:
+	free(j.str);
+	free(text);
+	return rc;
+}
+
+int
+source_parse(const struct source *src, struct diag *d, source_name_cb cb,
+    void *arg)
+{
+	struct parse p = {
+		.src = src, .d = d, .cb = cb, .arg = arg, .file = src->file,
+	};
+
+	if (src->url != NULL || src->file == NULL) {
+		if (src->manifest != NULL)
+			diag_add(d, src->manifest, src->line, "url sources "
+			    "are fetched by `cordon compile`; not supported "
+			    "yet");
+		else
+			diag_add(d, src->url ? src->url : src->name, 0, "url "
+			    "sources are fetched by `cordon compile`; not "
+			    "supported yet");
+		return -1;
+	}
+	switch (src->format) {
+	case FORMAT_DOMAINS:
+		return parse_lines(&p, domains_line);
+	case FORMAT_HOSTS:
+		return parse_lines(&p, hosts_line);
+	case FORMAT_ADBLOCK:
+		return parse_lines(&p, adblock_line);
+	case FORMAT_RPZ:
+		return parse_lines(&p, rpz_line);
+	case FORMAT_JSON:
+		return parse_json(&p);
+	case FORMAT_CIDR:
+		/* TODO(ranges): cidr sources feed the address matcher. */
+		diag_add(d, src->file, 0, "format cidr is not supported by "
+		    "this build yet");
+		return -1;
+	}
+	return -1;
+}

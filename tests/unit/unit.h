@@ -1,0 +1,45 @@
+/*
+ * unit: the few macros every unit test uses.  A failed CHECK prints the
+ * case and file:line and the test goes on; main returns unit_exit().
+ * Exit codes follow Automake's harness: 0 pass, 1 fail, 77 skip.
+ */
+#ifndef CORDON_UNIT_H
+#define CORDON_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int unit_failures;
+static int unit_checks;
+
+#define CHECK(cond, ...) do {						\
+	unit_checks++;							\
+	if (!(cond)) {							\
+		unit_failures++;					\
+		fprintf(stderr, "%s:%d: CHECK(%s) failed: ",		\
+		    __FILE__, __LINE__, #cond);				\
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+	}								\
+} while (0)
+
+#define CHECK_STR(got, want, ...) do {					\
+	const char *g_ = (got), *w_ = (want);				\
+	unit_checks++;							\
+	if (g_ == NULL || strcmp(g_, w_) != 0) {			\
+		unit_failures++;					\
+		fprintf(stderr, "%s:%d: got \"%s\", want \"%s\": ",	\
+		    __FILE__, __LINE__, g_ ? g_ : "(null)", w_);	\
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+	}								\
+} while (0)
+
+static inline int
+unit_exit(void)
+{
+	printf("%d checks, %d failed\n", unit_checks, unit_failures);
+	return unit_failures ? 1 : 0;
+}
+
+#endif
