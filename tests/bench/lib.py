@@ -594,7 +594,8 @@ def run_dnsperf(port, qfile, seconds=10, clients=8, outstanding=200,
 def measure(server, qfile, **dp):
     """One measured dnsperf run against a running server.  Returns a dict
     with dnsperf's figures, the server's CPU seconds over the run and
-    answers per CPU-second, and its memory after the run."""
+    answers per CPU-second, its memory after the run, and how busy the
+    server's CPU was with anything else meanwhile (noise)."""
     pid = server.pid
     wait_idle(pid, quiet=0.2, limit=5)
     mem0 = mem_kb(pid)
@@ -602,12 +603,13 @@ def measure(server, qfile, **dp):
     c0 = cpu_seconds(pid)
     t0 = time.monotonic()
     r = run_dnsperf(server.port, qfile, **dp)
-    s1 = cpu_times(SERVER_CPU)
     wait_idle(pid, quiet=0.3, limit=10)     # count deferred work (log writer)
     c1 = cpu_seconds(pid)
+    s1 = cpu_times(SERVER_CPU)
     t1 = time.monotonic()
     mem1 = mem_kb(pid)
     cpu = c1 - c0
+    span = t1 - t0
     r.update({
         "cpu_s": cpu,
         "cpu_util": cpu / r["run_time"] if r["run_time"] else None,
@@ -615,11 +617,14 @@ def measure(server, qfile, **dp):
         "rss_before_kb": mem0.get("VmRSS"),
         "rss_after_kb": mem1.get("VmRSS"),
         "hwm_after_kb": mem1.get("VmHWM"),
-        "span_s": t1 - t0,
-        # share of the server CPU's time stolen by the hypervisor and used
-        # by others than the server (noise on a shared machine)
+        "span_s": span,
+        # share of the server CPU's time the hypervisor reports as stolen
         "cpu0_steal_pct": 100.0 * (s1["steal"] - s0["steal"]) /
         max(1, s1["total"] - s0["total"]) if s0 and s1 else None,
+        # CPU 0 busy time not charged to the server, over the same span:
+        # other processes on the machine, interrupts charged to no process
+        "cpu0_other_pct": 100.0 * max(0.0, (s1["busy"] - s0["busy"]) / CLK_TCK
+                                      - cpu) / span if s0 and s1 else None,
     })
     return r
 

@@ -170,14 +170,14 @@ def make_response(query):
 
 def answer_wire(query, resp, limit):
     """Renders resp; when limit is set and it does not fit, a TC answer."""
-    wire = resp.to_wire()
+    wire = resp.to_wire(max_size=65535)
     if limit is None or len(wire) <= limit:
         return wire
     resp.answer = []
     resp.authority = []
     resp.additional = []
     resp.flags |= dns.flags.TC
-    return resp.to_wire()
+    return resp.to_wire(max_size=65535)
 
 
 def parse_query(wire):
