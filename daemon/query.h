@@ -45,6 +45,11 @@ struct client {
 	bool is_tcp;
 	int fd;			/* UDP: the socket the query came in on */
 	void *conn;		/* TCP: the connection */
+	/* UDP on a wildcard address: the local address the query was sent
+	 * to, so the answer leaves from it (IP_PKTINFO). */
+	bool has_local;
+	uint8_t local[16];
+	unsigned ifindex;
 };
 
 /* Counters of one worker, summed by the server for metrics. */

@@ -40,7 +40,11 @@ struct udp_sock {
 	struct worker *w;
 	int fd;
 	struct event *ev;
+	bool is_wildcard;	/* answers need the local address set */
 };
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+#define CTL_SIZE CMSG_SPACE(sizeof(struct in6_pktinfo))
 
 struct tcpconn {
 	struct worker *w;
@@ -69,6 +73,10 @@ struct worker {
 	struct mmsghdr rmsg[BATCH], smsg[BATCH];
 	struct iovec riov[BATCH], siov[BATCH];
 	struct sockaddr_storage raddr[BATCH];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CTL_SIZE];
+	} rctl[BATCH], sctl[BATCH];
 	uint8_t *rbuf, *sbuf, *tcpbuf;
 };
 
@@ -122,6 +130,95 @@ fail:
 
 /* ---- UDP ---- */
 
+static bool
+is_wildcard(const struct netaddr *na)
+{
+	static const uint8_t zero[16];
+
+	if (na->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&na->ss)->sin_addr.s_addr ==
+		    INADDR_ANY;
+	return memcmp(&((const struct sockaddr_in6 *)&na->ss)->sin6_addr,
+	    zero, 16) == 0;
+}
+
+/* A socket bound to 0.0.0.0 or :: learns each query's local address, so
+ * the answer leaves from the address the client asked (a client drops
+ * answers from any other). */
+static int
+want_pktinfo(int fd, int family)
+{
+	int on = 1;
+
+	if (family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+	    sizeof(on));
+}
+
+static void
+get_pktinfo(struct msghdr *mh, struct client *c)
+{
+	struct cmsghdr *cm;
+
+	c->has_local = false;
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			memcpy(c->local, &pi.ipi_addr, 4);
+			c->ifindex = (unsigned)pi.ipi_ifindex;
+			c->has_local = true;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+		    cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			memcpy(c->local, &pi.ipi6_addr, 16);
+			c->ifindex = pi.ipi6_ifindex;
+			c->has_local = true;
+		}
+	}
+}
+
+/* Sets mh's control data to send from c's local address. */
+static void
+put_pktinfo(struct msghdr *mh, const struct client *c, void *ctl)
+{
+	struct cmsghdr *cm;
+
+	if (!c->has_local) {
+		mh->msg_control = NULL;
+		mh->msg_controllen = 0;
+		return;
+	}
+	memset(ctl, 0, CTL_SIZE);
+	mh->msg_control = ctl;
+	cm = ctl;
+	if (c->addr.ss_family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi_spec_dst, c->local, 4);
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi6_addr, c->local, 16);
+		pi.ipi6_ifindex = c->ifindex;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+}
+
 static void
 send_batch(struct worker *w, int fd, unsigned n)
 {
@@ -162,6 +259,10 @@ on_udp_readable(evutil_socket_t fd, short what, void *arg)
 			w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->raddr[i]);
 			w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
 			w->rmsg[i].msg_hdr.msg_iovlen = 1;
+			if (u->is_wildcard) {
+				w->rmsg[i].msg_hdr.msg_control = &w->rctl[i];
+				w->rmsg[i].msg_hdr.msg_controllen = CTL_SIZE;
+			}
 		}
 		n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
@@ -176,6 +277,9 @@ on_udp_readable(evutil_socket_t fd, short what, void *arg)
 			c.is_tcp = false;
 			c.fd = fd;
 			c.conn = NULL;
+			c.has_local = false;
+			if (u->is_wildcard)
+				get_pktinfo(&w->rmsg[i].msg_hdr, &c);
 			len = query_handle(&w->env, &c, w->riov[i].iov_base,
 			    w->rmsg[i].msg_len, out, SBUF);
 			if (len == 0)
@@ -188,6 +292,7 @@ on_udp_readable(evutil_socket_t fd, short what, void *arg)
 			w->smsg[nsend].msg_hdr.msg_namelen = c.addrlen;
 			w->smsg[nsend].msg_hdr.msg_iov = &w->siov[nsend];
 			w->smsg[nsend].msg_hdr.msg_iovlen = 1;
+			put_pktinfo(&w->smsg[nsend].msg_hdr, &c, &w->sctl[nsend]);
 			nsend++;
 		}
 		send_batch(w, fd, nsend);
@@ -358,8 +463,19 @@ io_send(void *ctx, const struct client *cl, const uint8_t *msg, size_t len)
 	struct tcpconn *c = cl->conn;
 
 	if (!cl->is_tcp) {
-		(void)sendto(cl->fd, msg, len, MSG_DONTWAIT,
-		    (const struct sockaddr *)&cl->addr, cl->addrlen);
+		union {
+			struct cmsghdr align;
+			uint8_t buf[CTL_SIZE];
+		} ctl;
+		struct iovec iov = { (void *)msg, len };
+		struct msghdr mh = { 0 };
+
+		mh.msg_name = (void *)&cl->addr;
+		mh.msg_namelen = cl->addrlen;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		put_pktinfo(&mh, cl, &ctl);
+		(void)sendmsg(cl->fd, &mh, MSG_DONTWAIT);
 		return;
 	}
 	if (c->bev != NULL)
@@ -424,6 +540,12 @@ worker_bind(struct worker *w, char *err, size_t errlen)
 		if (w->udp[i].fd == -1)
 			return -1;
 		w->nsock = i + 1;
+		w->udp[i].is_wildcard = is_wildcard(&cfg->listen[i]);
+		if (w->udp[i].is_wildcard && want_pktinfo(w->udp[i].fd,
+		    cfg->listen[i].ss.ss_family) == -1) {
+			snprintf(err, errlen, "IP_PKTINFO: %s", strerror(errno));
+			return -1;
+		}
 		w->udp[i].ev = event_new(w->base, w->udp[i].fd,
 		    EV_READ | EV_PERSIST, on_udp_readable, &w->udp[i]);
 		if (w->udp[i].ev == NULL || event_add(w->udp[i].ev, NULL))
