@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +283,7 @@ reopen_file(struct auditlog *log)
 		log->is_reopen_pending = true;
 		return;
 	}
+	(void)flock(fd, LOCK_EX | LOCK_NB);	/* best effort after rotation */
 	close(log->fd);
 	log->fd = fd;
 	log->is_torn = false;
@@ -488,6 +490,13 @@ open_file(struct auditlog *log, char *err, size_t errlen)
 	    0640);
 	if (log->fd < 0 || fstat(log->fd, &st) != 0) {
 		snprintf(err, errlen, "%s: %s", log->path, strerror(errno));
+		return -1;
+	}
+	/* Two writers would fork the chain: one process per log file. */
+	if (S_ISREG(st.st_mode) && flock(log->fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, errlen, "%s: %s", log->path, errno == EWOULDBLOCK ?
+		    "in use by another process (is another cordond running?)" :
+		    strerror(errno));
 		return -1;
 	}
 	log->seq = 0;

@@ -15,12 +15,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "audit.h"
 #include "auditlog.h"
 #include "check.h"
 #include "config.h"
+#include "control.h"
+#include "dname.h"
+#include "loader.h"
+#include "metrics.h"
 #include "diag.h"
 #include "log.h"
 #include "policy.h"
@@ -39,6 +44,10 @@ struct daemon {
 	struct server *server;
 	struct event_base *base;
 	struct event *signals[4];
+	struct loader *loader;
+	struct control *control;
+	uint64_t reloads_ok, reloads_failed;
+	double started, last_load;
 };
 
 static void
@@ -73,30 +82,128 @@ log_policy_event(struct daemon *d, struct policy *p, const char *old_id,
 		(void)auditlog_submit(d->blocked_log, body, n);
 }
 
-static void
-reload(struct daemon *d, const char *by)
+static double
+unix_now(void)
 {
-	struct diag *dg = diag_new();
-	struct policy *p, *old;
-	struct policy_answer pa;
+	return query_wall_ms() / 1000.0;
+}
+
+/* What a reload changed that only a restart applies. */
+static void
+restart_notes(const struct config *old, const struct config *cfg,
+    char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (old->nlisten != cfg->nlisten || memcmp(old->listen, cfg->listen,
+	    old->nlisten * sizeof(*old->listen)) != 0 ||
+	    old->threads != cfg->threads)
+		snprintf(buf, size, "; [server] listen/threads changed: "
+		    "restart to apply");
+}
+
+/* Runs on the main loop when the loader thread is done. */
+static bool
+apply_reload(void *arg, struct config *cfg, struct policy *p,
+    struct diag *dg, const char *by, char *msg, size_t msglen)
+{
+	struct daemon *d = arg;
+	struct policy *old;
+	char notes[128];
 	size_t i;
 	uint64_t gen;
 
-	old = policy_slot_get(d->slot, &gen);
-	pa = *policy_answer(old);
-	p = policy_load(d->cfg->lists, &pa, dg);
 	for (i = 0; i < diag_count(dg) && i < 20; i++)
 		log_warn("%s", diag_get(dg, i));
+	old = policy_slot_get(d->slot, &gen);
 	if (p == NULL) {
-		log_err("reload failed; keeping policy %s", policy_id(old));
-	} else {
-		log_policy_event(d, p, policy_id(old), by);
-		log_info("policy %s loaded: %zu names in %zu lists",
-		    policy_id(p), policy_entries(p), policy_nlists(p));
-		policy_slot_set(d->slot, p);
+		d->reloads_failed++;
+		snprintf(msg, msglen, "reload failed, keeping policy %s: %s",
+		    policy_id(old), diag_count(dg) > 0 ? diag_get(dg, 0) :
+		    "unknown error");
+		log_err("%s", msg);
+		policy_unref(old);
+		config_free(cfg);
+		return false;
 	}
+	restart_notes(d->cfg, cfg, notes, sizeof(notes));
+	log_policy_event(d, p, policy_id(old), by);
+	snprintf(msg, msglen, "policy %s loaded: %zu names in %zu lists "
+	    "(was %s)%s", policy_id(p), policy_entries(p), policy_nlists(p),
+	    policy_id(old), notes);
+	log_info("%s", msg);
+	policy_slot_set(d->slot, p);
+	d->reloads_ok++;
+	d->last_load = unix_now();
 	policy_unref(old);
-	diag_free(dg);
+	config_free(cfg);
+	return true;
+}
+
+/* ---- control ---- */
+
+static void
+ctl_reload(void *arg, const char *by, control_done done, void *ctx)
+{
+	struct daemon *d = arg;
+
+	loader_request(d->loader, by, done, ctx);
+}
+
+static void
+ctl_metrics(void *arg, struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	struct server_stats st;
+	struct auditlog_stats bl, ql;
+	struct metrics_daemon md = { 0 };
+	uint64_t gen;
+	struct policy *p = policy_slot_get(d->slot, &gen);
+
+	server_get_stats(d->server, &st);
+	md.cfg = d->cfg;
+	md.policy = p;
+	md.reloads_ok = d->reloads_ok;
+	md.reloads_failed = d->reloads_failed;
+	md.started = d->started;
+	md.last_reload = d->last_load;
+	if (d->blocked_log != NULL) {
+		auditlog_get_stats(d->blocked_log, &bl);
+		md.blocked_log = &bl;
+	}
+	if (d->query_log != NULL) {
+		auditlog_get_stats(d->query_log, &ql);
+		md.query_log = &ql;
+	}
+	metrics_write(out, &st, &md);
+	server_stats_clear(&st);
+	policy_unref(p);
+}
+
+static int
+ctl_flush(void *arg, const char *name, struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	uint8_t wire[DNAME_MAXWIRE];
+	const char *why;
+
+	if (name == NULL) {
+		server_flush(d->server, NULL);
+		evbuffer_add_printf(out, "cache flushed");
+		return 0;
+	}
+	if (dname_from_text(name, strlen(name), wire, &why) == 0) {
+		evbuffer_add_printf(out, "%s: %s", name, why);
+		return -1;
+	}
+	server_flush(d->server, wire);
+	evbuffer_add_printf(out, "cache flushed for %s and below", name);
+	return 0;
+}
+
+static bool
+ctl_healthy(void *arg, struct evbuffer *why)
+{
+	return true;
 }
 
 static void
@@ -106,7 +213,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
-		reload(d, "signal");
+		loader_request(d->loader, "signal", NULL, NULL);
 		break;
 	case SIGUSR1:
 		if (d->blocked_log != NULL)
@@ -217,6 +324,8 @@ setup_signals(struct daemon *d)
 static int
 start(struct daemon *d)
 {
+	struct control_ops ops = { ctl_reload, ctl_metrics, ctl_flush,
+	    ctl_healthy, d };
 	struct diag *dg = diag_new();
 	struct policy *p = NULL;
 	char err[512];
@@ -252,6 +361,14 @@ start(struct daemon *d)
 	if (d->base == NULL || setup_signals(d) == -1)
 		return -1;
 	log_policy_event(d, p, NULL, "start");
+	d->started = d->last_load = unix_now();
+	d->loader = loader_new(d->base, d->config_path, apply_reload, d);
+	d->control = control_new(d->base, d->cfg->control_http,
+	    d->cfg->control_socket, d->cfg->user, &ops, err, sizeof(err));
+	if (d->loader == NULL || d->control == NULL) {
+		log_err("%s", d->control == NULL ? err : "cannot start loader");
+		return -1;
+	}
 	if (server_start(d->server, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
@@ -267,6 +384,8 @@ stop(struct daemon *d)
 {
 	size_t i;
 
+	control_free(d->control);
+	loader_free(d->loader);
 	server_free(d->server);		/* workers first: they log */
 	auditlog_close(d->blocked_log);
 	auditlog_close(d->query_log);

@@ -1,34 +1,43 @@
 /*
- * domtree: open-addressing hash table of wire names.  Slots hold a hash
- * and an entry index; names live back to back in one arena.  At a load
- * factor of at most 1/2 a miss costs about one probe per label.
+ * domtree: open-addressing hash table of wire names.  A slot holds a
+ * name's hash and the offset of its entry in the arena; an entry is
+ * [length][value, 2 bytes][wire name].  Slot count is not a power of two:
+ * the slot of a hash is (hash * nslots) >> 32, so the table can stay at
+ * about 70 % load.  The same layout is the serialised form.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "domtree.h"
 
-struct entry {
-	uint32_t name_off;	/* in arena; first byte is the name's length */
-	uint32_t value;
-};
+#define ENTRY_HEAD 3		/* length byte + 2 value bytes */
+#define MAX_LOAD_PCT 70
+#define BLOB_MAGIC 0x45525444U	/* "DTRE" */
 
 struct slot {
 	uint32_t hash;
-	uint32_t entry;		/* index + 1; 0 = empty */
+	uint32_t off;		/* arena offset + 1; 0 = empty */
+};
+
+struct blob_head {
+	uint32_t magic;
+	uint32_t nslots;
+	uint32_t count;
+	uint32_t arena_len;
 };
 
 struct domtree {
 	struct slot *slots;
-	size_t mask;		/* nslots - 1 */
-	struct entry *entries;
-	size_t count, entries_cap;
-	uint8_t *arena;		/* per entry: 1 length byte + wire name */
+	uint32_t nslots;
+	uint32_t count;
+	uint8_t *arena;
 	size_t arena_len, arena_cap;
+	bool is_view;		/* slots and arena borrowed */
 };
 
 /* FNV-1a: names are short and already lower case; the table is built
- * from admin-supplied lists, not from what clients send. */
+ * from admin-supplied lists, and the hash must be the same on every host
+ * that loads a snapshot. */
 static uint32_t
 hash_name(const uint8_t *p, size_t len)
 {
@@ -40,6 +49,12 @@ hash_name(const uint8_t *p, size_t len)
 		h *= 16777619U;
 	}
 	return h;
+}
+
+static inline uint32_t
+home(uint32_t h, uint32_t nslots)
+{
+	return (uint32_t)(((uint64_t)h * nslots) >> 32);
 }
 
 static size_t
@@ -59,8 +74,8 @@ domtree_new(void)
 
 	if (t == NULL)
 		return NULL;
-	t->mask = 1023;
-	t->slots = calloc(t->mask + 1, sizeof(*t->slots));
+	t->nslots = 1024;
+	t->slots = calloc(t->nslots, sizeof(*t->slots));
 	if (t->slots == NULL) {
 		free(t);
 		return NULL;
@@ -73,82 +88,69 @@ domtree_free(struct domtree *t)
 {
 	if (t == NULL)
 		return;
-	free(t->slots);
-	free(t->entries);
-	free(t->arena);
+	if (!t->is_view) {
+		free(t->slots);
+		free(t->arena);
+	}
 	free(t);
 }
 
-static const uint8_t *
-entry_name(const struct domtree *t, const struct entry *e, size_t *len)
-{
-	*len = t->arena[e->name_off];
-	return t->arena + e->name_off + 1;
-}
-
-static struct slot *
+static const struct slot *
 find_slot(const struct domtree *t, const uint8_t *name, size_t len,
     uint32_t h)
 {
-	size_t i = h & t->mask;
+	uint32_t i = home(h, t->nslots);
 
-	for (;; i = (i + 1) & t->mask) {
-		struct slot *s = &t->slots[i];
-		const uint8_t *n;
-		size_t nlen;
+	for (;;) {
+		const struct slot *s = &t->slots[i];
 
-		if (s->entry == 0)
+		if (s->off == 0)
 			return s;
-		if (s->hash != h)
-			continue;
-		n = entry_name(t, &t->entries[s->entry - 1], &nlen);
-		if (nlen == len && memcmp(n, name, len) == 0)
-			return s;
+		if (s->hash == h) {
+			const uint8_t *e = t->arena + s->off - 1;
+
+			if (e[0] == len && memcmp(e + ENTRY_HEAD, name, len) == 0)
+				return s;
+		}
+		if (++i == t->nslots)
+			i = 0;
 	}
+}
+
+static uint32_t
+entry_value(const uint8_t *e)
+{
+	return (uint32_t)e[1] | (uint32_t)e[2] << 8;
+}
+
+static void
+place(struct slot *slots, uint32_t nslots, struct slot s)
+{
+	uint32_t i = home(s.hash, nslots);
+
+	while (slots[i].off != 0)
+		if (++i == nslots)
+			i = 0;
+	slots[i] = s;
 }
 
 static int
 grow_slots(struct domtree *t)
 {
-	size_t nslots = (t->mask + 1) * 2, i;
-	struct slot *old = t->slots;
-	size_t oldn = t->mask + 1;
+	uint32_t n = t->nslots * 2, i;
+	struct slot *slots;
 
-	t->slots = calloc(nslots, sizeof(*t->slots));
-	if (t->slots == NULL) {
-		t->slots = old;
+	if (t->nslots > UINT32_MAX / 2)
 		return -1;
-	}
-	t->mask = nslots - 1;
-	for (i = 0; i < oldn; i++) {
-		size_t j;
-
-		if (old[i].entry == 0)
-			continue;
-		for (j = old[i].hash & t->mask; t->slots[j].entry != 0;
-		    j = (j + 1) & t->mask)
-			;
-		t->slots[j] = old[i];
-	}
-	free(old);
-	return 0;
-}
-
-static int
-reserve(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 1024;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * size);
-	if (np == NULL)
+	slots = calloc(n, sizeof(*slots));
+	if (slots == NULL)
 		return -1;
-	*p = np;
-	*cap = ncap;
+	for (i = 0; i < t->nslots; i++)
+		if (t->slots[i].off != 0)
+			place(slots, n, t->slots[i]);
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = n;
 	return 0;
 }
 
@@ -157,32 +159,45 @@ domtree_add(struct domtree *t, const uint8_t *name, size_t len,
     uint32_t value, uint32_t (*merge)(uint32_t, uint32_t))
 {
 	uint32_t h = hash_name(name, len);
-	struct slot *s = find_slot(t, name, len, h);
-	struct entry *e;
+	struct slot *s;
+	uint8_t *e;
 
-	if (s->entry != 0) {
-		e = &t->entries[s->entry - 1];
+	if (t->is_view || len > 255 || value > DOMTREE_MAX_VALUE)
+		return -1;
+	s = (struct slot *)find_slot(t, name, len, h);
+	if (s->off != 0) {
+		e = t->arena + s->off - 1;
 		if (merge != NULL)
-			e->value = merge(e->value, value);
+			value = merge(entry_value(e), value);
+		else
+			value = entry_value(e);
+		e[1] = (uint8_t)value;
+		e[2] = (uint8_t)(value >> 8);
 		return 0;
 	}
-	if (len > 255 || t->arena_len + 1 + len > UINT32_MAX ||
-	    t->count + 1 >= UINT32_MAX)
+	if (t->arena_len + ENTRY_HEAD + len >= UINT32_MAX)
 		return -1;
-	if (reserve((void **)&t->entries, &t->entries_cap, t->count + 1,
-	    sizeof(*t->entries)) == -1 ||
-	    reserve((void **)&t->arena, &t->arena_cap, t->arena_len + 1 + len,
-	    1) == -1)
-		return -1;
-	e = &t->entries[t->count];
-	e->name_off = (uint32_t)t->arena_len;
-	e->value = value;
-	t->arena[t->arena_len] = (uint8_t)len;
-	memcpy(t->arena + t->arena_len + 1, name, len);
-	t->arena_len += 1 + len;
+	if (t->arena_len + ENTRY_HEAD + len > t->arena_cap) {
+		size_t cap = t->arena_cap ? t->arena_cap * 2 : 4096;
+		uint8_t *a;
+
+		while (cap < t->arena_len + ENTRY_HEAD + len)
+			cap *= 2;
+		if ((a = realloc(t->arena, cap)) == NULL)
+			return -1;
+		t->arena = a;
+		t->arena_cap = cap;
+	}
+	e = t->arena + t->arena_len;
+	e[0] = (uint8_t)len;
+	e[1] = (uint8_t)value;
+	e[2] = (uint8_t)(value >> 8);
+	memcpy(e + ENTRY_HEAD, name, len);
 	s->hash = h;
-	s->entry = (uint32_t)++t->count;
-	if (t->count * 2 > t->mask + 1)
+	s->off = (uint32_t)t->arena_len + 1;
+	t->arena_len += ENTRY_HEAD + len;
+	t->count++;
+	if ((uint64_t)t->count * 100 > (uint64_t)t->nslots * MAX_LOAD_PCT)
 		return grow_slots(t);
 	return 0;
 }
@@ -197,11 +212,11 @@ domtree_match(const struct domtree *t, const uint8_t *name,
 	while (name[off] != 0) {
 		const uint8_t *suffix = name + off;
 		size_t slen = len - off;
-		struct slot *s = find_slot(t, suffix, slen,
+		const struct slot *s = find_slot(t, suffix, slen,
 		    hash_name(suffix, slen));
 
-		if (s->entry != 0) {
-			*value = t->entries[s->entry - 1].value;
+		if (s->off != 0) {
+			*value = entry_value(t->arena + s->off - 1);
 			*suffix_off = off;
 			return true;
 		}
@@ -220,19 +235,120 @@ void
 domtree_walk(const struct domtree *t,
     void (*fn)(void *, const uint8_t *, size_t, uint32_t), void *arg)
 {
-	size_t i;
+	size_t off = 0;
 
-	for (i = 0; i < t->count; i++) {
-		size_t len;
-		const uint8_t *n = entry_name(t, &t->entries[i], &len);
+	while (off < t->arena_len) {
+		const uint8_t *e = t->arena + off;
 
-		fn(arg, n, len, t->entries[i].value);
+		fn(arg, e + ENTRY_HEAD, e[0], entry_value(e));
+		off += ENTRY_HEAD + (size_t)e[0];
 	}
 }
 
 size_t
 domtree_memory(const struct domtree *t)
 {
-	return sizeof(*t) + (t->mask + 1) * sizeof(struct slot) +
-	    t->entries_cap * sizeof(struct entry) + t->arena_cap;
+	return sizeof(*t) + (size_t)t->nslots * sizeof(struct slot) +
+	    (t->is_view ? t->arena_len : t->arena_cap);
+}
+
+size_t
+domtree_blob_size(const struct domtree *t)
+{
+	size_t n = sizeof(struct blob_head) +
+	    (size_t)t->nslots * sizeof(struct slot) + t->arena_len;
+
+	return (n + 7) & ~(size_t)7;
+}
+
+void
+domtree_blob_write(const struct domtree *t, uint8_t *buf)
+{
+	struct blob_head h = { BLOB_MAGIC, t->nslots, t->count,
+	    (uint32_t)t->arena_len };
+	size_t slots = (size_t)t->nslots * sizeof(struct slot);
+	size_t total = domtree_blob_size(t);
+	size_t used = sizeof(h) + slots + t->arena_len;
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), t->slots, slots);
+	if (t->arena_len > 0)
+		memcpy(buf + sizeof(h) + slots, t->arena, t->arena_len);
+	memset(buf + used, 0, total - used);
+}
+
+/* Every slot must point at a whole entry inside the arena, and every
+ * entry's name must be a wire name of the recorded length. */
+static bool
+blob_is_sound(const struct slot *slots, uint32_t nslots,
+    const uint8_t *arena, size_t arena_len, uint32_t count)
+{
+	uint32_t i, used = 0;
+
+	for (i = 0; i < nslots; i++) {
+		size_t off, len;
+
+		if (slots[i].off == 0)
+			continue;
+		off = (size_t)slots[i].off - 1;
+		if (off + ENTRY_HEAD > arena_len)
+			return false;
+		len = arena[off];
+		if (len == 0 || off + ENTRY_HEAD + len > arena_len ||
+		    arena[off + ENTRY_HEAD + len - 1] != 0)
+			return false;
+		used++;
+	}
+	/* At least one empty slot, or a miss would probe forever. */
+	if (used != count || used >= nslots)
+		return false;
+	/* domtree_walk() reads the arena entry by entry. */
+	for (i = 0, used = 0; i < arena_len; used++) {
+		if (i + ENTRY_HEAD > arena_len || arena[i] == 0 ||
+		    i + ENTRY_HEAD + arena[i] > arena_len)
+			return false;
+		i += ENTRY_HEAD + arena[i];
+	}
+	return used == count;
+}
+
+struct domtree *
+domtree_view(const uint8_t *blob, size_t len, const char **why)
+{
+	struct blob_head h;
+	struct domtree *t;
+	size_t slots;
+
+	*why = "name table truncated";
+	if (len < sizeof(h))
+		return NULL;
+	memcpy(&h, blob, sizeof(h));
+	if (h.magic != BLOB_MAGIC) {
+		*why = "name table has a bad magic number";
+		return NULL;
+	}
+	slots = (size_t)h.nslots * sizeof(struct slot);
+	if (h.nslots == 0 || sizeof(h) + slots + h.arena_len > len)
+		return NULL;
+	if (((uintptr_t)blob & 7) != 0) {
+		*why = "name table is not aligned";
+		return NULL;
+	}
+	if (!blob_is_sound((const struct slot *)(blob + sizeof(h)), h.nslots,
+	    blob + sizeof(h) + slots, h.arena_len, h.count)) {
+		*why = "name table is corrupt";
+		return NULL;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		*why = "out of memory";
+		return NULL;
+	}
+	t->is_view = true;
+	t->slots = (struct slot *)(blob + sizeof(h));
+	t->nslots = h.nslots;
+	t->count = h.count;
+	t->arena = (uint8_t *)(blob + sizeof(h) + slots);
+	t->arena_len = h.arena_len;
+	t->arena_cap = h.arena_len;
+	return t;
 }

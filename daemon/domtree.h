@@ -7,7 +7,8 @@
  * The table is a hash of whole names; a lookup tries the query name and
  * then each of its parent names, longest first, so the first hit is the
  * most specific entry.  Suffixes of a wire name are tails of it, so no
- * name is ever copied.
+ * name is ever copied.  A tree serialises to one flat blob that
+ * domtree_view() uses in place (a compiled snapshot maps it from disk).
  */
 #ifndef CORDON_DOMTREE_H
 #define CORDON_DOMTREE_H
@@ -22,8 +23,11 @@ struct domtree;
 struct domtree *domtree_new(void);
 void domtree_free(struct domtree *t);
 
+/* Largest value an entry can carry. */
+#define DOMTREE_MAX_VALUE 0xffffU
+
 /*
- * Adds name (lower-case wire form) with value.  When the name is already
+ * Adds name (lower-case wire form) with value (at most DOMTREE_MAX_VALUE).  When the name is already
  * present, merge decides the value kept: it gets the old and the new
  * value and returns the one to keep (NULL merge keeps the old).  Returns
  * 0, or -1 when memory ran out.
@@ -48,5 +52,20 @@ void domtree_walk(const struct domtree *t,
 
 /* Bytes of memory the tree uses. */
 size_t domtree_memory(const struct domtree *t);
+
+/* Size of the serialised form, and writing it to buf (8-byte aligned,
+ * domtree_blob_size() bytes).  The form depends on the host's byte
+ * order; snapshots record it. */
+size_t domtree_blob_size(const struct domtree *t);
+void domtree_blob_write(const struct domtree *t, uint8_t *buf);
+
+/*
+ * A read-only tree over a serialised blob (borrowed: it must outlive the
+ * tree and stay unchanged).  Every offset is checked, so a corrupt blob
+ * is refused rather than read out of bounds.  Returns NULL with *why
+ * set.  domtree_add() on a view fails.  Free with domtree_free().
+ */
+struct domtree *domtree_view(const uint8_t *blob, size_t len,
+    const char **why);
 
 #endif

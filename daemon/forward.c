@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,10 @@
 #define MAX_WAITERS	256	/* queries sharing one exchange */
 #define UPSTREAM_EDNS	1232	/* DNS flag day 2020 payload size */
 #define MIN_TRY_MS	200
+
+const unsigned FORWARD_LATENCY_MS[FORWARD_NBUCKETS] = {
+	1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 0 /* +Inf */
+};
 
 struct waiter {
 	forward_done cb;
@@ -38,6 +43,7 @@ struct exchange {
 	uint16_t id;
 	size_t server;			/* index of the server asked now */
 	unsigned tries;
+	uint64_t sent_us;		/* when the current try was sent */
 	int fd;				/* UDP socket, -1 when none */
 	struct event *ev_read;
 	struct event *ev_try;
@@ -59,6 +65,7 @@ struct forwarder {
 	struct exchange **table;	/* 1024 chains */
 	size_t inflight;
 	struct forward_stats stats;
+	struct upstream_stats *ustats;	/* per server */
 };
 
 #define TABLE_SIZE 1024
@@ -87,9 +94,11 @@ forward_new(struct event_base *base, const struct netaddr *servers,
 	f->base = base;
 	f->servers = calloc(nservers, sizeof(*servers));
 	f->table = calloc(TABLE_SIZE, sizeof(*f->table));
-	if (f->servers == NULL || f->table == NULL) {
+	f->ustats = calloc(nservers ? nservers : 1, sizeof(*f->ustats));
+	if (f->servers == NULL || f->table == NULL || f->ustats == NULL) {
 		free(f->servers);
 		free(f->table);
+		free(f->ustats);
 		free(f);
 		return NULL;
 	}
@@ -186,6 +195,30 @@ acceptable(const struct exchange *x, const uint8_t *msg, size_t len)
 	    x->qtype, x->qclass);
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+count_answer(struct exchange *x)
+{
+	struct upstream_stats *us = &x->f->ustats[x->server];
+	uint64_t us_taken = now_us() - x->sent_us;
+	size_t b;
+
+	us->answers++;
+	us->latency_sum_us += us_taken;
+	for (b = 0; b < FORWARD_NBUCKETS - 1; b++)
+		if (us_taken <= (uint64_t)FORWARD_LATENCY_MS[b] * 1000)
+			break;
+	us->latency[b]++;
+}
+
 static void try_next(struct exchange *x);
 static void start_tcp(struct exchange *x);
 
@@ -213,9 +246,11 @@ on_reply(struct exchange *x, const uint8_t *msg, size_t len, bool is_tcp)
 		return;
 	}
 	if (worth_retrying(x, msg)) {
+		x->f->ustats[x->server].errors++;
 		try_next(x);
 		return;
 	}
+	count_answer(x);
 	finish(x, msg, len);
 }
 
@@ -231,8 +266,10 @@ on_udp_readable(evutil_socket_t fd, short what, void *arg)
 		/* ICMP port unreachable on a connected socket: this
 		 * server is not there; do not wait for the timer. */
 		if (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-		    errno == ENETUNREACH)
+		    errno == ENETUNREACH) {
+			x->f->ustats[x->server].errors++;
 			try_next(x);
+		}
 		return;
 	}
 	on_reply(x, buf, (size_t)n, false);
@@ -279,6 +316,8 @@ try_next(struct exchange *x)
 	}
 	x->tries++;
 	build_query(x);			/* a fresh ID for every try */
+	x->sent_us = now_us();
+	x->f->ustats[x->server].sent++;
 	if (send_udp(x) == -1)
 		close_transport(x);	/* the timer moves on */
 	arm_try_timer(x);
@@ -287,7 +326,10 @@ try_next(struct exchange *x)
 static void
 on_try_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	try_next(arg);
+	struct exchange *x = arg;
+
+	x->f->ustats[x->server].errors++;
+	try_next(x);
 }
 
 static void
@@ -327,8 +369,10 @@ on_tcp_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct exchange *x = arg;
 
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT))
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
+		x->f->ustats[x->server].errors++;
 		try_next(x);
+	}
 }
 
 /* RFC 7766 5: a truncated UDP answer is asked again over TCP. */
@@ -469,6 +513,7 @@ forward_free(struct forwarder *f)
 			finish(f->table[i], NULL, 0);
 	free(f->table);
 	free(f->servers);
+	free(f->ustats);
 	free(f);
 }
 
@@ -482,4 +527,14 @@ void
 forward_get_stats(const struct forwarder *f, struct forward_stats *st)
 {
 	*st = f->stats;
+}
+
+bool
+forward_get_upstream_stats(const struct forwarder *f, size_t i,
+    struct upstream_stats *st)
+{
+	if (i >= f->nservers)
+		return false;
+	*st = f->ustats[i];
+	return true;
 }

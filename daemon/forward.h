@@ -35,6 +35,20 @@ struct forward_stats {
 	uint64_t rejected;	/* replies that did not match */
 };
 
+/* Per upstream server, for metrics: latency of answered tries in
+ * buckets of at most FORWARD_LATENCY_MS[i] milliseconds (the last one
+ * catches the rest). */
+#define FORWARD_NBUCKETS 12
+extern const unsigned FORWARD_LATENCY_MS[FORWARD_NBUCKETS];
+
+struct upstream_stats {
+	uint64_t sent;		/* tries sent to this server */
+	uint64_t answers;	/* acceptable answers from it */
+	uint64_t errors;	/* refused, unreachable, SERVFAIL, bad TCP */
+	uint64_t latency[FORWARD_NBUCKETS];
+	uint64_t latency_sum_us;
+};
+
 /* servers is copied. */
 struct forwarder *forward_new(struct event_base *base,
     const struct netaddr *servers, size_t nservers, uint32_t timeout_ms);
@@ -53,5 +67,8 @@ int forward_query(struct forwarder *f, const uint8_t *qname,
 
 size_t forward_inflight(const struct forwarder *f);
 void forward_get_stats(const struct forwarder *f, struct forward_stats *st);
+/* Stats of server i (as configured); false past the last. */
+bool forward_get_upstream_stats(const struct forwarder *f, size_t i,
+    struct upstream_stats *st);
 
 #endif

@@ -7,26 +7,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <ldns/sha2.h>
 
 #include "diag.h"
 #include "domtree.h"
 #include "policy.h"
+#include "snapshot.h"
 
 struct policy {
 	atomic_uint refs;
-	struct domtree *names;
-	struct policy_list *lists;
-	char **strings;			/* owned copies behind lists */
-	size_t nlists;
+	struct policy_parts parts;
 	struct policy_answer answer;
-	char id[17];
 };
 
 #define VALUE(list, kind) ((uint32_t)(list) << 1 | ((kind) == KIND_ALLOW))
 #define VALUE_LIST(v) ((v) >> 1)
 #define VALUE_ALLOWS(v) (((v) & 1) != 0)
+#define MAX_LISTS (DOMTREE_MAX_VALUE >> 1)
 
 /* The same name listed twice: an allow entry wins over a block entry
  * (an admin's exception must not be undone by another list), otherwise
@@ -40,38 +39,34 @@ merge(uint32_t old, uint32_t add)
 }
 
 struct load_state {
-	struct policy *p;
+	struct domtree *names;
 	size_t list;
-	int failed;
+	struct source_stats *st;
+	bool out_of_memory;
 };
 
 static int
 on_name(void *arg, const struct source *src, const uint8_t *wire,
     size_t len, enum list_kind kind, size_t line)
 {
-	struct load_state *st = arg;
+	struct load_state *ls = arg;
+	size_t before = domtree_count(ls->names);
 
-	if (domtree_add(st->p->names, wire, len, VALUE(st->list, kind),
+	if (domtree_add(ls->names, wire, len, VALUE(ls->list, kind),
 	    merge) == -1) {
-		st->failed = 1;
+		ls->out_of_memory = true;
 		return -1;
 	}
+	ls->st->read++;
+	if (domtree_count(ls->names) > before)
+		ls->st->kept++;
+	else
+		ls->st->duplicates++;
 	return 0;
 }
 
-static char *
-keep(struct policy *p, size_t *n, const char *s)
-{
-	char *c = strdup(s ? s : "");
-
-	if (c == NULL)
-		abort();
-	p->strings[(*n)++] = c;
-	return c;
-}
-
-/* The id is a digest of every entry in a canonical order plus the
- * answer settings, so the same lists give the same id on every host. */
+/* The id is a digest of every entry in a canonical order, so the same
+ * lists give the same id on every host, from a manifest or a snapshot. */
 struct id_entry {
 	const uint8_t *name;
 	size_t len;
@@ -107,21 +102,22 @@ cmp_entry(const void *a, const void *b)
 }
 
 static void
-compute_id(struct policy *p)
+compute_id(struct policy_parts *pp)
 {
 	struct id_state st = { 0 };
 	ldns_sha256_CTX ctx;
 	uint8_t digest[LDNS_SHA256_DIGEST_LENGTH];
-	size_t i, count = domtree_count(p->names);
+	size_t i, count = domtree_count(pp->names);
 
 	st.v = calloc(count ? count : 1, sizeof(*st.v));
 	if (st.v == NULL)
 		abort();
-	domtree_walk(p->names, collect, &st);
+	domtree_walk(pp->names, collect, &st);
 	qsort(st.v, st.n, sizeof(*st.v), cmp_entry);
 	ldns_sha256_init(&ctx);
 	for (i = 0; i < st.n; i++) {
-		const struct policy_list *l = &p->lists[VALUE_LIST(st.v[i].value)];
+		const struct policy_list *l =
+		    &pp->lists[VALUE_LIST(st.v[i].value)];
 		uint8_t kind = VALUE_ALLOWS(st.v[i].value);
 
 		ldns_sha256_update(&ctx, st.v[i].name, st.v[i].len);
@@ -131,67 +127,128 @@ compute_id(struct policy *p)
 		ldns_sha256_update(&ctx, (const uint8_t *)l->category,
 		    strlen(l->category) + 1);
 	}
-	ldns_sha256_update(&ctx, (const uint8_t *)&p->answer,
-	    sizeof(p->answer));
 	ldns_sha256_final(digest, &ctx);
 	free(st.v);
 	for (i = 0; i < 8; i++)
-		snprintf(p->id + 2 * i, 3, "%02x", digest[i]);
+		snprintf(pp->id + 2 * i, 3, "%02x", digest[i]);
 }
 
-static struct policy *
-policy_alloc(const struct policy_answer *pa, size_t nlists)
+static char *
+keep(struct policy_parts *pp, const char *s)
+{
+	char *c = strdup(s ? s : "");
+
+	if (c == NULL)
+		abort();
+	pp->strings[pp->nstrings++] = c;
+	return c;
+}
+
+static void
+parts_clear(struct policy_parts *pp)
+{
+	size_t i;
+
+	for (i = 0; i < pp->nstrings; i++)
+		free(pp->strings[i]);
+	free(pp->strings);
+	free(pp->lists);
+	domtree_free(pp->names);
+	if (pp->map != NULL)
+		munmap(pp->map, pp->map_len);
+	memset(pp, 0, sizeof(*pp));
+}
+
+struct policy *
+policy_from_parts(struct policy_parts *parts, const struct policy_answer *pa)
 {
 	struct policy *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		abort();
 	atomic_init(&p->refs, 1);
-	memset(&p->answer, 0, sizeof(p->answer));
+	p->parts = *parts;
+	memset(parts, 0, sizeof(*parts));
+	/* Field by field: the struct's padding must not reach anyone. */
 	p->answer.action = pa->action;
 	p->answer.ttl = pa->ttl;
 	memcpy(p->answer.sinkhole_a, pa->sinkhole_a, 4);
 	memcpy(p->answer.sinkhole_aaaa, pa->sinkhole_aaaa, 16);
-	p->names = domtree_new();
-	p->lists = calloc(nlists ? nlists : 1, sizeof(*p->lists));
-	p->strings = calloc(nlists ? 2 * nlists : 1, sizeof(*p->strings));
-	if (p->names == NULL || p->lists == NULL || p->strings == NULL)
-		abort();
+	if (p->parts.id[0] == '\0')
+		compute_id(&p->parts);
 	return p;
+}
+
+void
+policy_get_parts(const struct policy *p, struct policy_parts *parts)
+{
+	*parts = p->parts;
+}
+
+struct policy *
+policy_build(const struct manifest *m, const struct policy_answer *pa,
+    struct diag *const *ds, struct source_stats *stats)
+{
+	struct policy_parts pp = { 0 };
+	struct source_stats scratch;
+	size_t i;
+
+	if (m->nsources > MAX_LISTS) {
+		diag_add(ds[0], m->path, 0, "more than %u sources",
+		    (unsigned)MAX_LISTS);
+		return NULL;
+	}
+	pp.names = domtree_new();
+	pp.lists = calloc(m->nsources ? m->nsources : 1, sizeof(*pp.lists));
+	pp.strings = calloc(2 * m->nsources + 1, sizeof(*pp.strings));
+	if (pp.names == NULL || pp.lists == NULL || pp.strings == NULL)
+		abort();
+	for (i = 0; i < m->nsources; i++) {
+		const struct source *src = &m->sources[i];
+		struct load_state ls = { pp.names, i, stats ? &stats[i] :
+		    &scratch, false };
+		size_t before;
+
+		memset(ls.st, 0, sizeof(*ls.st));
+		pp.lists[i].name = keep(&pp, src->name);
+		pp.lists[i].category = keep(&pp, src->category);
+		pp.lists[i].kind = src->kind;
+		pp.nlists = i + 1;
+		before = diag_count(ds[i]);
+		if (source_parse(src, ds[i], on_name, &ls) == -1) {
+			if (ls.out_of_memory)
+				diag_add(ds[i], m->path, src->line,
+				    "[source %s]: out of memory", src->name);
+			ls.st->failed = true;
+			parts_clear(&pp);
+			return NULL;
+		}
+		ls.st->bad = diag_count(ds[i]) - before;
+	}
+	return policy_from_parts(&pp, pa);
 }
 
 struct policy *
 policy_load(const char *path, const struct policy_answer *pa,
     struct diag *d)
 {
-	struct manifest *m = manifest_load(path, d);
-	struct load_state st = { 0 };
+	struct manifest *m;
 	struct policy *p;
-	size_t i, nstr = 0;
+	struct diag **ds;
+	size_t i;
 
-	if (m == NULL)
+	if (snapshot_is_snapshot(path))
+		return snapshot_load(path, pa, d);
+	if ((m = manifest_load(path, d)) == NULL)
 		return NULL;
-	p = policy_alloc(pa, m->nsources);
-	st.p = p;
-	for (i = 0; i < m->nsources; i++) {
-		const struct source *src = &m->sources[i];
-
-		p->lists[i].name = keep(p, &nstr, src->name);
-		p->lists[i].category = keep(p, &nstr, src->category);
-		p->lists[i].kind = src->kind;
-		p->nlists = i + 1;
-		st.list = i;
-		if (source_parse(src, d, on_name, &st) == -1) {
-			if (st.failed)
-				diag_add(d, path, src->line,
-				    "[source %s]: out of memory", src->name);
-			manifest_free(m);
-			policy_unref(p);
-			return NULL;
-		}
-	}
+	ds = calloc(m->nsources + 1, sizeof(*ds));
+	if (ds == NULL)
+		abort();
+	for (i = 0; i <= m->nsources; i++)
+		ds[i] = d;
+	p = policy_build(m, pa, ds, NULL);
+	free(ds);
 	manifest_free(m);
-	compute_id(p);
 	return p;
 }
 
@@ -205,16 +262,10 @@ policy_ref(struct policy *p)
 void
 policy_unref(struct policy *p)
 {
-	size_t i;
-
 	if (p == NULL ||
 	    atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	for (i = 0; i < 2 * p->nlists; i++)
-		free(p->strings[i]);
-	free(p->strings);
-	free(p->lists);
-	domtree_free(p->names);
+	parts_clear(&p->parts);
 	free(p);
 }
 
@@ -227,9 +278,9 @@ policy_check_name(const struct policy *p, const uint8_t *name,
 	v->blocked = false;
 	v->list = NULL;
 	v->rule_off = 0;
-	if (!domtree_match(p->names, name, &value, &v->rule_off))
+	if (!domtree_match(p->parts.names, name, &value, &v->rule_off))
 		return false;
-	v->list = &p->lists[VALUE_LIST(value)];
+	v->list = &p->parts.lists[VALUE_LIST(value)];
 	v->blocked = !VALUE_ALLOWS(value);
 	return v->blocked;
 }
@@ -237,7 +288,7 @@ policy_check_name(const struct policy *p, const uint8_t *name,
 const char *
 policy_id(const struct policy *p)
 {
-	return p->id;
+	return p->parts.id;
 }
 
 const struct policy_answer *
@@ -249,19 +300,51 @@ policy_answer(const struct policy *p)
 size_t
 policy_entries(const struct policy *p)
 {
-	return domtree_count(p->names);
+	return domtree_count(p->parts.names);
 }
 
 size_t
 policy_nlists(const struct policy *p)
 {
-	return p->nlists;
+	return p->parts.nlists;
 }
 
 const struct policy_list *
 policy_list_at(const struct policy *p, size_t i)
 {
-	return i < p->nlists ? &p->lists[i] : NULL;
+	return i < p->parts.nlists ? &p->parts.lists[i] : NULL;
+}
+
+size_t
+policy_memory(const struct policy *p)
+{
+	return domtree_memory(p->parts.names);
+}
+
+struct walk_state {
+	const struct policy *p;
+	void (*fn)(void *, const uint8_t *, size_t,
+	    const struct policy_list *, bool);
+	void *arg;
+};
+
+static void
+walk_one(void *arg, const uint8_t *name, size_t len, uint32_t value)
+{
+	struct walk_state *ws = arg;
+
+	ws->fn(ws->arg, name, len, &ws->p->parts.lists[VALUE_LIST(value)],
+	    VALUE_ALLOWS(value));
+}
+
+void
+policy_walk_names(const struct policy *p,
+    void (*fn)(void *, const uint8_t *, size_t, const struct policy_list *,
+    bool), void *arg)
+{
+	struct walk_state ws = { p, fn, arg };
+
+	domtree_walk(p->parts.names, walk_one, &ws);
 }
 
 struct policy_slot {

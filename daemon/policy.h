@@ -1,9 +1,11 @@
 /*
  * policy: the verdict for a name.  A policy is everything loaded from the
  * lists (entries, list names, categories, kinds) plus how blocked names
- * are answered, identified by a digest of that content.  It is immutable
+ * are answered, identified by a digest of the entries.  It is immutable
  * once loaded and reference counted: workers read it without locks, and
- * a reload replaces it as a whole.
+ * a reload replaces it as a whole.  It comes from a sources manifest
+ * (parsed here) or from a compiled snapshot (snapshot.h), and answers
+ * the same either way.
  */
 #ifndef CORDON_POLICY_H
 #define CORDON_POLICY_H
@@ -16,6 +18,7 @@
 #include "sources.h"
 
 struct diag;
+struct domtree;
 struct policy;
 
 /* One source a policy was built from.  Borrowed from the policy. */
@@ -40,13 +43,32 @@ struct policy_answer {
 	uint8_t sinkhole_aaaa[16];
 };
 
+/* What building from a manifest found in one source (report.json). */
+struct source_stats {
+	size_t read;		/* entries read (good lines) */
+	size_t kept;		/* entries that are new to the policy */
+	size_t duplicates;	/* entries already listed (here or before) */
+	size_t bad;		/* lines reported and skipped */
+	bool failed;		/* the source could not be read */
+};
+
 /*
- * Loads the manifest at path and every source it names.  Bad lines are
- * recorded in d and skipped; a manifest or source that cannot be read
+ * Loads path: a compiled snapshot (.cpol, recognised by its magic) or a
+ * sources manifest and every source it names.  Bad lines are recorded in
+ * d and skipped; a manifest, source or snapshot that cannot be read
  * fails the load (NULL).  Returns a policy holding one reference.
  */
 struct policy *policy_load(const char *path, const struct policy_answer *pa,
     struct diag *d);
+
+/*
+ * Builds a policy from a loaded manifest.  Messages about source i go to
+ * ds[i]; stats (nsources entries, may be NULL) receive per-source counts.
+ * Returns NULL when a source could not be read.
+ */
+struct policy *policy_build(const struct manifest *m,
+    const struct policy_answer *pa, struct diag *const *ds,
+    struct source_stats *stats);
 
 /* Reference counting; safe from any thread.  unref(NULL) is a no-op. */
 struct policy *policy_ref(struct policy *p);
@@ -62,6 +84,36 @@ const struct policy_answer *policy_answer(const struct policy *p);
 size_t policy_entries(const struct policy *p);
 size_t policy_nlists(const struct policy *p);
 const struct policy_list *policy_list_at(const struct policy *p, size_t i);
+/* Bytes the policy's tables take. */
+size_t policy_memory(const struct policy *p);
+
+/* Calls fn for every listed name (lower-case wire form), in no order;
+ * allow tells an allow entry (an allow list's, or an adblock "@@"). */
+void policy_walk_names(const struct policy *p,
+    void (*fn)(void *arg, const uint8_t *name, size_t len,
+    const struct policy_list *list, bool allow), void *arg);
+
+/*
+ * The parts of a policy, for snapshot.c, which writes them to a file and
+ * makes a policy of a mapped file.  strings/map are what the policy must
+ * free or unmap when it goes (NULL/0 when nothing).
+ */
+struct policy_parts {
+	struct domtree *names;		/* values: list index << 1 | allow */
+	struct policy_list *lists;
+	size_t nlists;
+	char **strings;
+	size_t nstrings;
+	void *map;
+	size_t map_len;
+	char id[17];			/* "" to compute it */
+};
+
+/* Takes ownership of everything in parts. */
+struct policy *policy_from_parts(struct policy_parts *parts,
+    const struct policy_answer *pa);
+/* Borrowed view of p's parts. */
+void policy_get_parts(const struct policy *p, struct policy_parts *parts);
 
 /*
  * A policy slot: where the daemon keeps the policy in force.  A reload

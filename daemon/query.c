@@ -28,6 +28,8 @@ struct pending {
 	uint8_t pkt[DNS_HEADER_LEN + DNAME_MAXWIRE + 4];	/* echo */
 };
 
+static void map_lists(struct query_env *env);
+
 uint64_t
 query_now_ms(void)
 {
@@ -57,6 +59,7 @@ query_env_init(struct query_env *env, const struct config *cfg,
 	env->cfg = cfg;
 	env->slot = slot;
 	env->policy = policy_slot_get(slot, &env->policy_gen);
+	map_lists(env);
 	env->cache = cache_new(cfg->cache_size);
 	env->fwd = forward_new(base, cfg->upstreams, cfg->nupstreams,
 	    cfg->timeout_ms);
@@ -80,6 +83,44 @@ query_env_clear(struct query_env *env)
 	env->cache = NULL;
 	policy_unref(env->policy);
 	env->policy = NULL;
+	free(env->lists);
+	env->lists = NULL;
+	env->nlists = 0;
+	free(env->list_slot);
+	env->list_slot = NULL;
+}
+
+/* Maps each list of the policy in force to its counter, adding counters
+ * for lists not seen before.  Runs when a worker takes a new policy. */
+static void
+map_lists(struct query_env *env)
+{
+	size_t i, j, n = policy_nlists(env->policy);
+
+	free(env->list_slot);
+	env->list_slot = calloc(n ? n : 1, sizeof(*env->list_slot));
+	if (env->list_slot == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		const char *name = policy_list_at(env->policy, i)->name;
+
+		for (j = 0; j < env->nlists; j++)
+			if (strncmp(env->lists[j].name, name,
+			    LIST_NAME_MAX - 1) == 0)
+				break;
+		if (j == env->nlists) {
+			struct list_counter *l = realloc(env->lists,
+			    (j + 1) * sizeof(*l));
+
+			if (l == NULL)
+				abort();
+			memset(&l[j], 0, sizeof(l[j]));
+			snprintf(l[j].name, sizeof(l[j].name), "%s", name);
+			env->lists = l;
+			env->nlists++;
+		}
+		env->list_slot[i] = j;
+	}
 }
 
 void
@@ -89,6 +130,17 @@ query_env_refresh(struct query_env *env)
 		return;
 	policy_unref(env->policy);
 	env->policy = policy_slot_get(env->slot, &env->policy_gen);
+	map_lists(env);
+}
+
+static void
+count_blocked(struct query_env *env, const struct policy_list *l,
+    enum trigger t)
+{
+	size_t idx = (size_t)(l - policy_list_at(env->policy, 0));
+
+	env->stats.blocked++;
+	env->lists[env->list_slot[idx]].blocked[t]++;
 }
 
 static size_t
@@ -148,7 +200,7 @@ answer_blocked(struct query_env *env, const struct client *c,
 	ba.sinkhole_a = pa->sinkhole_a;
 	ba.sinkhole_aaaa = pa->sinkhole_aaaa;
 	ba.ede_text = text;
-	env->stats.blocked++;
+	count_blocked(env, v->list, TRIGGER_QNAME);
 	if (env->blocked_log != NULL)
 		write_log(env, env->blocked_log, c, ctx->q, v, action, "qname");
 	if (env->query_log != NULL)

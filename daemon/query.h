@@ -65,6 +65,22 @@ struct query_stats {
 	uint64_t log_dropped;		/* audit lines the queue refused */
 };
 
+/* Triggers, as in the audit log. */
+enum trigger {
+	TRIGGER_QNAME,
+	TRIGGER_CNAME,
+	TRIGGER_IP,
+	TRIGGER_GEO,
+	TRIGGER_COUNT,
+};
+
+/* Blocked queries of one list (by name, so counts survive reloads). */
+#define LIST_NAME_MAX 64
+struct list_counter {
+	char name[LIST_NAME_MAX];
+	uint64_t blocked[TRIGGER_COUNT];
+};
+
 /* Hooks the server provides for answers made later. */
 struct query_io {
 	/* Sends msg to c (UDP: sendto from c->fd; TCP: on c->conn). */
@@ -91,6 +107,9 @@ struct query_env {
 	struct auditlog *query_log;	/* NULL when not configured */
 	struct query_io io;
 	struct query_stats stats;
+	struct list_counter *lists;	/* blocked per list name */
+	size_t nlists;
+	size_t *list_slot;		/* policy list index → lists[] */
 	struct ratelimit rl;
 	size_t pending;			/* forwarded queries not answered */
 	bool stopping;			/* no more answers: shutting down */

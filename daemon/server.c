@@ -20,7 +20,10 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "cache.h"
 #include "config.h"
+#include "dname.h"
+#include "forward.h"
 #include "log.h"
 #include "netaddr.h"
 #include "server.h"
@@ -68,6 +71,11 @@ struct worker {
 	struct event *wake_ev;
 	struct query_env env;
 	bool env_ready;
+	struct event *publish_ev;	/* once a second */
+	pthread_mutex_t pub_lock;	/* guards pub and the flush list */
+	struct server_stats pub;
+	uint8_t (*flushes)[DNAME_MAXWIRE + 1];	/* [0] = 1: everything */
+	size_t nflushes;
 	struct tcpconn conns;		/* sentinel */
 	size_t nconns, max_conns;
 	struct mmsghdr rmsg[BATCH], smsg[BATCH];
@@ -126,6 +134,38 @@ fail:
 	errf(err, errlen, "cannot listen on %s: %s", na);
 	close(fd);
 	return -1;
+}
+
+/*
+ * SO_REUSEPORT would let a second cordond bind the same address and
+ * silently take half the clients.  A socket without it fails to bind
+ * while any other process holds the port, so try one first.
+ */
+static int
+probe_free(const struct netaddr *na, int type, char *err, size_t errlen)
+{
+	int fd, on = 1;
+
+	fd = socket(na->ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		errf(err, errlen, "%s: socket: %s", na);
+		return -1;
+	}
+	if (na->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	/* TCP: connections of an earlier run in TIME_WAIT must not count
+	 * (a listener still does).  UDP: no SO_REUSEADDR, or two sockets
+	 * that both set it could share the port. */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (const struct sockaddr *)&na->ss, na->len) == -1) {
+		errf(err, errlen, "cannot listen on %s: %s (another server "
+		    "there?)", na);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* ---- UDP ---- */
@@ -511,14 +551,68 @@ io_gone(void *ctx, const struct client *cl)
 
 /* ---- workers ---- */
 
+/* Copies the worker's counters where the main thread can read them. */
+static void
+publish(struct worker *w)
+{
+	struct server_stats *p = &w->pub;
+	struct list_counter *l;
+	size_t i;
+
+	pthread_mutex_lock(&w->pub_lock);
+	p->q = w->env.stats;
+	forward_get_stats(w->env.fwd, &p->fwd);
+	for (i = 0; i < p->nupstreams; i++)
+		forward_get_upstream_stats(w->env.fwd, i, &p->upstreams[i]);
+	p->cache_entries = cache_count(w->env.cache);
+	p->inflight = forward_inflight(w->env.fwd);
+	p->tcp_clients = w->nconns;
+	if (p->nlists != w->env.nlists &&
+	    (l = realloc(p->lists, w->env.nlists * sizeof(*l))) != NULL) {
+		p->lists = l;
+		p->nlists = w->env.nlists;
+	}
+	if (p->nlists > 0)
+		memcpy(p->lists, w->env.lists, p->nlists * sizeof(*p->lists));
+	pthread_mutex_unlock(&w->pub_lock);
+}
+
+static void
+on_publish(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	query_env_refresh(&w->env);
+	publish(w);
+}
+
+static void
+run_flushes(struct worker *w)
+{
+	size_t i;
+
+	pthread_mutex_lock(&w->pub_lock);
+	for (i = 0; i < w->nflushes; i++)
+		cache_flush(w->env.cache, w->flushes[i][0] ? NULL :
+		    w->flushes[i] + 1);
+	free(w->flushes);
+	w->flushes = NULL;
+	w->nflushes = 0;
+	pthread_mutex_unlock(&w->pub_lock);
+}
+
 static void
 on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	char b;
 
-	(void)read(fd, &b, 1);
-	event_base_loopbreak(w->base);
+	while (read(fd, &b, 1) == 1) {
+		if (b == 'q')
+			event_base_loopbreak(w->base);
+		else if (b == 'f')
+			run_flushes(w);
+	}
 }
 
 static int
@@ -570,8 +664,10 @@ worker_init(struct server *s, struct worker *w, unsigned index,
 {
 	const struct config *cfg = s->cfg;
 	struct query_io io = { io_send, io_hold, io_done, io_gone, w };
+	struct timeval second = { 1, 0 };
 
 	w->s = s;
+	pthread_mutex_init(&w->pub_lock, NULL);
 	w->index = index;
 	w->wake[0] = w->wake[1] = -1;
 	w->conns.next = w->conns.prev = &w->conns;
@@ -589,8 +685,13 @@ worker_init(struct server *s, struct worker *w, unsigned index,
 	}
 	w->wake_ev = event_new(w->base, w->wake[0], EV_READ | EV_PERSIST,
 	    on_wake, w);
+	w->publish_ev = event_new(w->base, -1, EV_PERSIST, on_publish, w);
+	w->pub.nupstreams = cfg->nupstreams;
+	w->pub.upstreams = calloc(cfg->nupstreams + 1,
+	    sizeof(*w->pub.upstreams));
 	if (w->wake_ev == NULL || event_add(w->wake_ev, NULL) == -1 ||
-	    worker_bind(w, err, errlen) == -1)
+	    w->publish_ev == NULL || event_add(w->publish_ev, &second) == -1 ||
+	    w->pub.upstreams == NULL || worker_bind(w, err, errlen) == -1)
 		return -1;
 	if (query_env_init(&w->env, cfg, s->slot, w->base, blocked_log,
 	    query_log, &io) == -1) {
@@ -598,6 +699,7 @@ worker_init(struct server *s, struct worker *w, unsigned index,
 		return -1;
 	}
 	w->env_ready = true;
+	publish(w);
 	return 0;
 }
 
@@ -608,6 +710,11 @@ worker_clear(struct worker *w)
 
 	if (w->env_ready)
 		query_env_clear(&w->env);	/* before the connections */
+	if (w->publish_ev != NULL)
+		event_free(w->publish_ev);
+	server_stats_clear(&w->pub);
+	free(w->flushes);
+	pthread_mutex_destroy(&w->pub_lock);
 	while (w->conns.next != &w->conns) {
 		struct tcpconn *c = w->conns.next;
 
@@ -654,6 +761,14 @@ server_new(const struct config *cfg, struct policy_slot *slot,
 		return NULL;
 	}
 	s->nworkers = cfg->threads;
+	for (i = 0; i < cfg->nlisten; i++) {
+		if (probe_free(&cfg->listen[i], SOCK_DGRAM, err, errlen) == -1 ||
+		    probe_free(&cfg->listen[i], SOCK_STREAM, err, errlen) == -1) {
+			free(s->workers);
+			free(s);
+			return NULL;
+		}
+	}
 	for (i = 0; i < cfg->threads; i++) {
 		if (worker_init(s, &s->workers[i], i, blocked_log, query_log,
 		    err, errlen) == -1) {
@@ -706,25 +821,110 @@ server_stop(struct server *s)
 
 		if (!w->started)
 			continue;
-		(void)write(w->wake[1], "x", 1);
+		(void)write(w->wake[1], "q", 1);
 		pthread_join(w->thread, NULL);
 		w->started = false;
+		publish(w);		/* the final counts */
 	}
 }
 
-void
-server_get_stats(struct server *s, struct query_stats *st)
+static void
+add_lists(struct server_stats *st, const struct list_counter *l, size_t n)
 {
-	unsigned i;
+	size_t i, j;
+	int t;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < st->nlists; j++)
+			if (strcmp(st->lists[j].name, l[i].name) == 0)
+				break;
+		if (j == st->nlists) {
+			struct list_counter *v = realloc(st->lists,
+			    (j + 1) * sizeof(*v));
+
+			if (v == NULL)
+				return;
+			st->lists = v;
+			st->lists[j] = l[i];
+			st->nlists++;
+			continue;
+		}
+		for (t = 0; t < TRIGGER_COUNT; t++)
+			st->lists[j].blocked[t] += l[i].blocked[t];
+	}
+}
+
+static void
+add_u64(uint64_t *dst, const uint64_t *src, size_t n)
+{
 	size_t k;
 
-	memset(st, 0, sizeof(*st));
-	for (i = 0; i < s->nworkers; i++) {
-		const uint64_t *src = (const uint64_t *)&s->workers[i].env.stats;
-		uint64_t *dst = (uint64_t *)st;
+	for (k = 0; k < n; k++)
+		dst[k] += src[k];
+}
 
-		for (k = 0; k < sizeof(*st) / sizeof(uint64_t); k++)
-			dst[k] += src[k];
+void
+server_get_stats(struct server *s, struct server_stats *st)
+{
+	unsigned i;
+
+	memset(st, 0, sizeof(*st));
+	st->nupstreams = s->cfg->nupstreams;
+	st->upstreams = calloc(st->nupstreams + 1, sizeof(*st->upstreams));
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		pthread_mutex_lock(&w->pub_lock);
+		add_u64((uint64_t *)&st->q, (const uint64_t *)&w->pub.q,
+		    sizeof(st->q) / sizeof(uint64_t));
+		add_u64((uint64_t *)&st->fwd, (const uint64_t *)&w->pub.fwd,
+		    sizeof(st->fwd) / sizeof(uint64_t));
+		if (st->upstreams != NULL)
+			add_u64((uint64_t *)st->upstreams,
+			    (const uint64_t *)w->pub.upstreams,
+			    st->nupstreams * sizeof(*st->upstreams) /
+			    sizeof(uint64_t));
+		st->cache_entries += w->pub.cache_entries;
+		st->inflight += w->pub.inflight;
+		st->tcp_clients += w->pub.tcp_clients;
+		add_lists(st, w->pub.lists, w->pub.nlists);
+		pthread_mutex_unlock(&w->pub_lock);
+	}
+	if (st->upstreams == NULL)
+		st->nupstreams = 0;
+}
+
+void
+server_stats_clear(struct server_stats *st)
+{
+	free(st->upstreams);
+	free(st->lists);
+	memset(st, 0, sizeof(*st));
+}
+
+void
+server_flush(struct server *s, const uint8_t *name)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+		uint8_t (*v)[DNAME_MAXWIRE + 1];
+
+		pthread_mutex_lock(&w->pub_lock);
+		v = realloc(w->flushes, (w->nflushes + 1) * sizeof(*v));
+		if (v != NULL) {
+			w->flushes = v;
+			memset(v[w->nflushes], 0, sizeof(*v));
+			if (name != NULL) {
+				v[w->nflushes][0] = 1;
+				memcpy(v[w->nflushes] + 1, name,
+				    dname_len(name));
+			}
+			w->nflushes++;
+		}
+		pthread_mutex_unlock(&w->pub_lock);
+		(void)write(w->wake[1], "f", 1);
 	}
 }
 

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "forward.h"
 #include "query.h"
 
 struct auditlog;
@@ -35,8 +36,30 @@ int server_start(struct server *s, char *err, size_t errlen);
  * upstream are dropped unanswered. */
 void server_stop(struct server *s);
 
-/* Sums the workers' counters (approximate while running). */
-void server_get_stats(struct server *s, struct query_stats *st);
+/* Everything the workers count, summed.  Workers publish their counters
+ * once a second, so a reading is at most about a second old. */
+struct server_stats {
+	struct query_stats q;
+	struct forward_stats fwd;
+	struct upstream_stats *upstreams;	/* one per configured server */
+	size_t nupstreams;
+	struct list_counter *lists;		/* blocked per list name */
+	size_t nlists;
+	uint64_t cache_entries;
+	uint64_t inflight;
+	uint64_t tcp_clients;
+};
+
+/* Fills st (free its arrays with server_stats_clear()). */
+void server_get_stats(struct server *s, struct server_stats *st);
+void server_stats_clear(struct server_stats *st);
+
+/*
+ * Asks every worker to drop cached answers for name and the names below
+ * it (lower-case wire form; NULL for everything).  Returns at once; the
+ * workers flush on their next turn of the loop.
+ */
+void server_flush(struct server *s, const uint8_t *name);
 
 void server_free(struct server *s);
 

@@ -1,0 +1,381 @@
+/*
+ * cordon compile MANIFEST -o DIR [--export FMT,...] [--strict]: builds
+ * DIR/policy.cpol, the exports asked for, and DIR/report.json (per
+ * source counts and bad lines, totals, names added and removed since the
+ * previous build in DIR, the policy id).  Every file is written through
+ * a temporary file and a rename, so a failed build leaves DIR as it was.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "diag.h"
+#include "dname.h"
+#include "domtree.h"
+#include "export.h"
+#include "json.h"
+#include "policy.h"
+#include "snapshot.h"
+#include "sources.h"
+
+#define REPORT_NAMES_MAX 1000	/* added/removed names listed in full */
+
+struct build {
+	const char *manifest_path;
+	const char *dir;
+	unsigned exports;
+	bool strict;
+	struct manifest *m;
+	struct diag **ds;		/* per source, then the manifest's */
+	struct source_stats *stats;
+	struct policy *policy;
+	struct policy *previous;
+	size_t export_counts[EXPORT_NFORMATS];
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: cordon compile MANIFEST -o DIR "
+	    "[--export FMT,...] [--strict]\n"
+	    "  formats: rpz, hosts, dnsmasq, unbound, nft, ipset, domains, "
+	    "cidr, all\n");
+}
+
+static char *
+path_in(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) == -1)
+		abort();
+	return p;
+}
+
+/* ---- names added and removed since the previous build ---- */
+
+struct diff {
+	struct domtree *other;		/* exact names of the other side */
+	FILE *f;			/* NULL: count only */
+	size_t count;
+};
+
+static void
+add_name(void *arg, const uint8_t *name, size_t len,
+    const struct policy_list *l, bool allow)
+{
+	(void)domtree_add(arg, name, len, 0, NULL);
+}
+
+static bool
+has_exact(const struct domtree *t, const uint8_t *name)
+{
+	uint32_t v;
+	size_t off;
+
+	return domtree_match(t, name, &v, &off) && off == 0;
+}
+
+static void
+diff_name(void *arg, const uint8_t *name, size_t len,
+    const struct policy_list *l, bool allow)
+{
+	struct diff *df = arg;
+	char text[DNAME_MAXTEXT];
+
+	if (df->other != NULL && has_exact(df->other, name))
+		return;
+	if (df->f != NULL && df->count < REPORT_NAMES_MAX) {
+		dname_to_text(name, text, sizeof(text));
+		fputs(df->count ? "," : "", df->f);
+		json_put_string(df->f, text);
+	}
+	df->count++;
+}
+
+static struct domtree *
+names_of(const struct policy *p)
+{
+	struct domtree *t = domtree_new();
+
+	if (t == NULL)
+		abort();
+	if (p != NULL)
+		policy_walk_names(p, add_name, t);
+	return t;
+}
+
+/* Writes "added":[...],"added_count":N,"removed":[...],... */
+static void
+write_changes(FILE *f, const struct build *b)
+{
+	struct domtree *now = names_of(b->policy);
+	struct domtree *before = names_of(b->previous);
+	struct diff df = { before, f, 0 };
+
+	fputs("\"changes\":{\"previous_policy\":", f);
+	if (b->previous != NULL)
+		json_put_string(f, policy_id(b->previous));
+	else
+		fputs("null", f);
+	fputs(",\"added\":[", f);
+	policy_walk_names(b->policy, diff_name, &df);
+	fprintf(f, "],\"added_count\":%zu,\"removed\":[", df.count);
+	df = (struct diff){ now, f, 0 };
+	if (b->previous != NULL)
+		policy_walk_names(b->previous, diff_name, &df);
+	fprintf(f, "],\"removed_count\":%zu}", df.count);
+	domtree_free(now);
+	domtree_free(before);
+}
+
+/* ---- report.json ---- */
+
+/* Bad lines are "FILE:LINE: reason" messages: split them back up. */
+static void
+write_bad_lines(FILE *f, const struct diag *d, const char *file)
+{
+	size_t i, flen = file ? strlen(file) : 0;
+
+	fputc('[', f);
+	for (i = 0; i < diag_count(d) && diag_get(d, i) != NULL; i++) {
+		const char *msg = diag_get(d, i), *p = msg;
+		unsigned long line = 0;
+
+		if (file != NULL && strncmp(msg, file, flen) == 0 &&
+		    msg[flen] == ':') {
+			char *end;
+
+			line = strtoul(msg + flen + 1, &end, 10);
+			p = *end == ':' ? end + 1 : msg + flen + 1;
+			p += strspn(p, " ");
+		}
+		fprintf(f, "%s{\"line\":%lu,\"reason\":", i ? "," : "", line);
+		json_put_string(f, p);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void
+write_source(FILE *f, const struct build *b, size_t i)
+{
+	const struct source *src = &b->m->sources[i];
+	const struct source_stats *st = &b->stats[i];
+
+	fputs(i ? ",{\"name\":" : "{\"name\":", f);
+	json_put_string(f, src->name);
+	fputs(",\"file\":", f);
+	json_put_string(f, src->file ? src->file : src->url);
+	fprintf(f, ",\"format\":\"%s\",\"kind\":\"%s\",\"category\":",
+	    list_format_name(src->format), list_kind_name(src->kind));
+	json_put_string(f, src->category);
+	fprintf(f, ",\"status\":\"%s\",\"entries_read\":%zu,\"kept\":%zu,"
+	    "\"duplicates\":%zu,\"bad_count\":%zu,\"bad_lines\":",
+	    st->failed ? "failed" : "ok", st->read, st->kept, st->duplicates,
+	    st->bad);
+	write_bad_lines(f, b->ds[i], src->file);
+	fputc('}', f);
+}
+
+static void
+write_report_body(FILE *f, const struct build *b)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	size_t i, read = 0, bad = 0, dups = 0;
+	int k;
+
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	fputs("{\"policy\":", f);
+	json_put_string(f, policy_id(b->policy));
+	fprintf(f, ",\"generated\":\"%s\",\"manifest\":", ts);
+	json_put_string(f, b->manifest_path);
+	fputs(",\"sources\":[", f);
+	for (i = 0; i < b->m->nsources; i++) {
+		write_source(f, b, i);
+		read += b->stats[i].read;
+		bad += b->stats[i].bad;
+		dups += b->stats[i].duplicates;
+	}
+	fprintf(f, "],\"totals\":{\"sources\":%zu,\"entries_read\":%zu,"
+	    "\"names\":%zu,\"duplicates\":%zu,\"bad_lines\":%zu},",
+	    b->m->nsources, read, policy_entries(b->policy), dups, bad);
+	fputs("\"exports\":{", f);
+	for (i = 0, k = 0; i < EXPORT_NFORMATS; i++) {
+		if (!(b->exports & (1U << i)))
+			continue;
+		fprintf(f, "%s\"%s\":{\"file\":\"%s\",\"entries\":%zu}",
+		    k++ ? "," : "", export_name(i), export_filename(i),
+		    b->export_counts[i]);
+	}
+	fputs("},", f);
+	write_changes(f, b);
+	fputs("}\n", f);
+}
+
+static int
+write_report(const struct build *b, struct diag *d)
+{
+	char *path = path_in(b->dir, "report.json"), *tmp;
+	FILE *f;
+	int fd, rc = -1;
+
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) == -1)
+		abort();
+	if ((fd = mkstemp(tmp)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		diag_add(d, path, 0, "cannot write: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	fchmod(fd, 0644);
+	write_report_body(f, b);
+	if (fflush(f) != 0 || fsync(fd) != 0 || fclose(f) != 0 ||
+	    rename(tmp, path) != 0)
+		diag_add(d, path, 0, "cannot write: %s", strerror(errno));
+	else
+		rc = 0;
+out:
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/* ---- the build ---- */
+
+static int
+write_outputs(struct build *b, struct diag *d)
+{
+	char *path = path_in(b->dir, "policy.cpol");
+	int rc = snapshot_write(b->policy, path, d);
+	size_t i;
+
+	free(path);
+	for (i = 0; rc == 0 && i < EXPORT_NFORMATS; i++) {
+		if (!(b->exports & (1U << i)))
+			continue;
+		path = path_in(b->dir, export_filename(i));
+		rc = export_write(b->policy, i, path, d, &b->export_counts[i]);
+		free(path);
+	}
+	if (rc == 0)
+		rc = write_report(b, d);
+	return rc;
+}
+
+static void
+load_previous(struct build *b)
+{
+	char *path = path_in(b->dir, "policy.cpol");
+	struct policy_answer pa = { 0 };
+	struct diag *d = diag_new();
+
+	if (access(path, F_OK) == 0)
+		b->previous = snapshot_load(path, &pa, d);
+	if (diag_count(d) > 0)
+		fprintf(stderr, "cordon: %s (ignored: no changes reported)\n",
+		    diag_get(d, 0));
+	diag_free(d);
+	free(path);
+}
+
+static int
+build(struct build *b)
+{
+	struct policy_answer pa = { 0 };
+	struct diag *d = diag_new();
+	size_t i, n, bad = 0;
+	int rc = 1;
+
+	if ((b->m = manifest_load(b->manifest_path, d)) == NULL)
+		goto out;
+	n = b->m->nsources;
+	b->ds = calloc(n + 1, sizeof(*b->ds));
+	b->stats = calloc(n + 1, sizeof(*b->stats));
+	if (b->ds == NULL || b->stats == NULL)
+		abort();
+	for (i = 0; i < n; i++)
+		b->ds[i] = diag_new();
+	b->ds[n] = d;
+	if (mkdir(b->dir, 0755) == -1 && errno != EEXIST) {
+		diag_add(d, b->dir, 0, "cannot create: %s", strerror(errno));
+		goto out;
+	}
+	load_previous(b);
+	b->policy = policy_build(b->m, &pa, b->ds, b->stats);
+	for (i = 0; i < n; i++) {
+		diag_print(b->ds[i], stderr);
+		bad += diag_count(b->ds[i]);
+	}
+	if (b->policy == NULL || write_outputs(b, d) == -1)
+		goto out;
+	printf("%s/policy.cpol: %zu names in %zu lists, policy %s",
+	    b->dir, policy_entries(b->policy), policy_nlists(b->policy),
+	    policy_id(b->policy));
+	if (bad > 0)
+		printf(", %zu bad lines skipped", bad);
+	printf("\n");
+	rc = b->strict && bad > 0 ? 1 : 0;
+out:
+	diag_print(d, stderr);
+	for (i = 0; b->ds != NULL && i < b->m->nsources; i++)
+		diag_free(b->ds[i]);
+	diag_free(d);
+	free(b->ds);
+	free(b->stats);
+	policy_unref(b->policy);
+	policy_unref(b->previous);
+	manifest_free(b->m);
+	return rc;
+}
+
+int
+cmd_compile(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "export", required_argument, NULL, 'e' },
+		{ "strict", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct build b = { 0 };
+	const char *why;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:e:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			b.dir = optarg;
+			break;
+		case 'e':
+			if (export_parse_list(optarg, &b.exports, &why) == -1) {
+				fprintf(stderr, "cordon: --export %s: %s\n",
+				    optarg, why);
+				return 2;
+			}
+			break;
+		case 's':
+			b.strict = true;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || b.dir == NULL) {
+		usage();
+		return 2;
+	}
+	b.manifest_path = argv[optind];
+	return build(&b);
+}

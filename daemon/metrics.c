@@ -1,0 +1,195 @@
+/*
+ * metrics: Prometheus text format.  Names follow the usual conventions:
+ * cordon_ prefix, _total for counters, base units (seconds).
+ */
+#include <stdio.h>
+
+#include <event2/buffer.h>
+
+#include "auditlog.h"
+#include "config.h"
+#include "metrics.h"
+#include "netaddr.h"
+#include "policy.h"
+#include "server.h"
+#include "wire.h"
+
+static const char *const rcode_names[24] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",
+	"RCODE12", "RCODE13", "RCODE14", "RCODE15", "BADVERS", "RCODE17",
+	"RCODE18", "RCODE19", "RCODE20", "RCODE21", "RCODE22", "RCODE23",
+};
+
+static const char *const trigger_names[TRIGGER_COUNT] = {
+	"qname", "cname", "ip", "geo",
+};
+
+static void
+head(struct evbuffer *out, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+static void
+write_queries(struct evbuffer *out, const struct server_stats *st)
+{
+	size_t i;
+	int t;
+
+	head(out, "cordon_queries_total", "counter", "Queries received.");
+	evbuffer_add_printf(out, "cordon_queries_total{proto=\"udp\"} %llu\n"
+	    "cordon_queries_total{proto=\"tcp\"} %llu\n",
+	    (unsigned long long)st->q.queries[0],
+	    (unsigned long long)st->q.queries[1]);
+	head(out, "cordon_answers_total", "counter", "Answers by rcode.");
+	for (i = 0; i < 24; i++)
+		if (st->q.rcodes[i] > 0 || i <= RCODE_REFUSED)
+			evbuffer_add_printf(out,
+			    "cordon_answers_total{rcode=\"%s\"} %llu\n",
+			    rcode_names[i],
+			    (unsigned long long)st->q.rcodes[i]);
+	head(out, "cordon_dropped_total", "counter",
+	    "Packets dropped unanswered (unreadable).");
+	evbuffer_add_printf(out, "cordon_dropped_total %llu\n",
+	    (unsigned long long)st->q.dropped);
+	head(out, "cordon_refused_acl_total", "counter",
+	    "Queries from clients outside allow.");
+	evbuffer_add_printf(out, "cordon_refused_acl_total %llu\n",
+	    (unsigned long long)st->q.refused_acl);
+	head(out, "cordon_blocked_total", "counter",
+	    "Blocked queries by list and trigger.");
+	for (i = 0; i < st->nlists; i++)
+		for (t = 0; t < TRIGGER_COUNT; t++)
+			evbuffer_add_printf(out, "cordon_blocked_total{list=\"%s\","
+			    "trigger=\"%s\"} %llu\n", st->lists[i].name,
+			    trigger_names[t],
+			    (unsigned long long)st->lists[i].blocked[t]);
+}
+
+static void
+write_cache(struct evbuffer *out, const struct server_stats *st)
+{
+	head(out, "cordon_cache_hits_total", "counter", "Answers from cache.");
+	evbuffer_add_printf(out, "cordon_cache_hits_total %llu\n",
+	    (unsigned long long)st->q.cache_hits);
+	head(out, "cordon_cache_misses_total", "counter",
+	    "Allowed queries not in cache.");
+	evbuffer_add_printf(out, "cordon_cache_misses_total %llu\n",
+	    (unsigned long long)st->q.cache_misses);
+	head(out, "cordon_cache_entries", "gauge", "Answers cached.");
+	evbuffer_add_printf(out, "cordon_cache_entries %llu\n",
+	    (unsigned long long)st->cache_entries);
+}
+
+static void
+write_upstream(struct evbuffer *out, const struct server_stats *st,
+    const struct config *cfg)
+{
+	size_t i, b;
+
+	head(out, "cordon_upstream_queries_total", "counter",
+	    "Tries sent per upstream server.");
+	for (i = 0; i < st->nupstreams; i++) {
+		char a[64];
+
+		netaddr_format((const struct sockaddr *)&cfg->upstreams[i].ss, a,
+		    sizeof(a));
+		evbuffer_add_printf(out, "cordon_upstream_queries_total"
+		    "{server=\"%s\"} %llu\n", a,
+		    (unsigned long long)st->upstreams[i].sent);
+		evbuffer_add_printf(out, "cordon_upstream_errors_total"
+		    "{server=\"%s\"} %llu\n", a,
+		    (unsigned long long)st->upstreams[i].errors);
+	}
+	head(out, "cordon_upstream_latency_seconds", "histogram",
+	    "Time from sending a try to its answer.");
+	for (i = 0; i < st->nupstreams; i++) {
+		const struct upstream_stats *u = &st->upstreams[i];
+		unsigned long long cum = 0;
+		char a[64];
+
+		netaddr_format((const struct sockaddr *)&cfg->upstreams[i].ss, a,
+		    sizeof(a));
+		for (b = 0; b < FORWARD_NBUCKETS; b++) {
+			cum += u->latency[b];
+			if (b == FORWARD_NBUCKETS - 1)
+				evbuffer_add_printf(out, "cordon_upstream_latency"
+				    "_seconds_bucket{server=\"%s\",le=\"+Inf\"} "
+				    "%llu\n", a, cum);
+			else
+				evbuffer_add_printf(out, "cordon_upstream_latency"
+				    "_seconds_bucket{server=\"%s\",le=\"%g\"} "
+				    "%llu\n", a, FORWARD_LATENCY_MS[b] / 1000.0,
+				    cum);
+		}
+		evbuffer_add_printf(out, "cordon_upstream_latency_seconds_sum"
+		    "{server=\"%s\"} %.6f\n", a, u->latency_sum_us / 1e6);
+		evbuffer_add_printf(out, "cordon_upstream_latency_seconds_count"
+		    "{server=\"%s\"} %llu\n", a, (unsigned long long)u->answers);
+	}
+	head(out, "cordon_upstream_timeouts_total", "counter",
+	    "Queries answered SERVFAIL because no upstream answered in time.");
+	evbuffer_add_printf(out, "cordon_upstream_timeouts_total %llu\n",
+	    (unsigned long long)st->fwd.timeouts);
+	head(out, "cordon_upstream_inflight", "gauge",
+	    "Upstream exchanges in flight.");
+	evbuffer_add_printf(out, "cordon_upstream_inflight %llu\n",
+	    (unsigned long long)st->inflight);
+}
+
+static void
+write_daemon(struct evbuffer *out, const struct metrics_daemon *md)
+{
+	head(out, "cordon_policy_info", "gauge", "The policy in force.");
+	evbuffer_add_printf(out, "cordon_policy_info{policy=\"%s\"} 1\n",
+	    policy_id(md->policy));
+	head(out, "cordon_policy_entries", "gauge", "Names in the policy.");
+	evbuffer_add_printf(out, "cordon_policy_entries %zu\n",
+	    policy_entries(md->policy));
+	head(out, "cordon_reloads_total", "counter", "Policy reloads.");
+	evbuffer_add_printf(out, "cordon_reloads_total{result=\"ok\"} %llu\n"
+	    "cordon_reloads_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)md->reloads_ok,
+	    (unsigned long long)md->reloads_failed);
+	head(out, "cordon_policy_loaded_timestamp_seconds", "gauge",
+	    "When the policy in force was loaded.");
+	evbuffer_add_printf(out, "cordon_policy_loaded_timestamp_seconds "
+	    "%.3f\n", md->last_reload);
+	head(out, "cordon_log_lines_total", "counter",
+	    "Audit log lines written and dropped.");
+	if (md->blocked_log != NULL)
+		evbuffer_add_printf(out, "cordon_log_lines_total{log=\"blocked\","
+		    "result=\"written\"} %llu\ncordon_log_lines_total{log="
+		    "\"blocked\",result=\"dropped\"} %llu\n",
+		    (unsigned long long)md->blocked_log->written,
+		    (unsigned long long)md->blocked_log->dropped);
+	if (md->query_log != NULL)
+		evbuffer_add_printf(out, "cordon_log_lines_total{log=\"queries\","
+		    "result=\"written\"} %llu\ncordon_log_lines_total{log="
+		    "\"queries\",result=\"dropped\"} %llu\n",
+		    (unsigned long long)md->query_log->written,
+		    (unsigned long long)md->query_log->dropped);
+	head(out, "cordon_start_time_seconds", "gauge", "Start time.");
+	evbuffer_add_printf(out, "cordon_start_time_seconds %.3f\n",
+	    md->started);
+}
+
+void
+metrics_write(struct evbuffer *out, const struct server_stats *st,
+    const struct metrics_daemon *md)
+{
+	write_queries(out, st);
+	write_cache(out, st);
+	write_upstream(out, st, md->cfg);
+	head(out, "cordon_tcp_clients", "gauge", "Open TCP connections.");
+	evbuffer_add_printf(out, "cordon_tcp_clients %llu\n",
+	    (unsigned long long)st->tcp_clients);
+	head(out, "cordon_log_queue_refused_total", "counter",
+	    "Audit lines the workers could not queue.");
+	evbuffer_add_printf(out, "cordon_log_queue_refused_total %llu\n",
+	    (unsigned long long)st->q.log_dropped);
+	write_daemon(out, md);
+}

@@ -1,0 +1,322 @@
+/*
+ * snapshot: writing and mapping policy.cpol.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "diag.h"
+#include "domtree.h"
+#include "policy.h"
+#include "snapshot.h"
+
+#define MAGIC "CORDCPOL"
+#define BYTE_ORDER_MARK 0x01020304U
+#define MAX_SECTIONS 8
+
+enum section_kind {
+	SECTION_NONE,
+	SECTION_LISTS,
+	SECTION_NAMES,
+};
+
+struct section {
+	uint32_t kind;
+	uint32_t reserved;
+	uint64_t off;
+	uint64_t len;
+};
+
+struct header {
+	char magic[8];
+	uint32_t version;
+	uint32_t byte_order;
+	uint64_t file_size;
+	uint8_t checksum[32];		/* SHA-256 of bytes after the header */
+	char id[24];
+	uint32_t nlists;
+	uint32_t nsections;
+	struct section sections[MAX_SECTIONS];
+};
+
+static size_t
+align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+bool
+snapshot_is_snapshot(const char *path)
+{
+	char magic[8];
+	FILE *f = fopen(path, "rb");
+	bool yes;
+
+	if (f == NULL)
+		return false;
+	yes = fread(magic, 1, 8, f) == 8 && memcmp(magic, MAGIC, 8) == 0;
+	fclose(f);
+	return yes;
+}
+
+/* kind byte, name, NUL, category, NUL: per list. */
+static size_t
+lists_size(const struct policy_parts *pp)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < pp->nlists; i++)
+		n += 1 + strlen(pp->lists[i].name) + 1 +
+		    strlen(pp->lists[i].category) + 1;
+	return n;
+}
+
+static void
+lists_write(const struct policy_parts *pp, uint8_t *out)
+{
+	size_t i, n;
+
+	for (i = 0; i < pp->nlists; i++) {
+		*out++ = (uint8_t)pp->lists[i].kind;
+		n = strlen(pp->lists[i].name) + 1;
+		memcpy(out, pp->lists[i].name, n);
+		out += n;
+		n = strlen(pp->lists[i].category) + 1;
+		memcpy(out, pp->lists[i].category, n);
+		out += n;
+	}
+}
+
+static uint8_t *
+build_image(const struct policy *p, size_t *lenp)
+{
+	struct policy_parts pp;
+	struct header h;
+	size_t lists_len, names_len, off, total;
+	uint8_t *img;
+
+	policy_get_parts(p, &pp);
+	lists_len = lists_size(&pp);
+	names_len = domtree_blob_size(pp.names);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, MAGIC, 8);
+	h.version = SNAPSHOT_VERSION;
+	h.byte_order = BYTE_ORDER_MARK;
+	snprintf(h.id, sizeof(h.id), "%s", policy_id(p));
+	h.nlists = (uint32_t)pp.nlists;
+	h.nsections = 2;
+	off = align8(sizeof(h));
+	h.sections[0] = (struct section){ SECTION_LISTS, 0, off, lists_len };
+	off = align8(off + lists_len);
+	h.sections[1] = (struct section){ SECTION_NAMES, 0, off, names_len };
+	total = align8(off + names_len);
+	h.file_size = total;
+	if ((img = calloc(1, total)) == NULL)
+		return NULL;
+	lists_write(&pp, img + h.sections[0].off);
+	domtree_blob_write(pp.names, img + h.sections[1].off);
+	SHA256(img + sizeof(h), total - sizeof(h), h.checksum);
+	memcpy(img, &h, sizeof(h));
+	*lenp = total;
+	return img;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+snapshot_write(const struct policy *p, const char *path, struct diag *d)
+{
+	char *tmp = NULL;
+	size_t len = 0;
+	uint8_t *img = build_image(p, &len);
+	int fd = -1;
+
+	if (img == NULL || asprintf(&tmp, "%s.tmp.XXXXXX", path) == -1) {
+		diag_add(d, path, 0, "out of memory");
+		free(img);
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) == -1 || fchmod(fd, 0644) == -1 ||
+	    write_all(fd, img, len) == -1 || fsync(fd) == -1 ||
+	    close(fd) == -1) {
+		diag_add(d, path, 0, "cannot write: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		unlink(tmp);
+		free(tmp);
+		free(img);
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		diag_add(d, path, 0, "cannot rename %s: %s", tmp,
+		    strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		free(img);
+		return -1;
+	}
+	free(tmp);
+	free(img);
+	return 0;
+}
+
+static const char *
+check_header(const struct header *h, size_t size)
+{
+	uint32_t i;
+
+	if (memcmp(h->magic, MAGIC, 8) != 0)
+		return "not a cordon snapshot";
+	if (h->byte_order != BYTE_ORDER_MARK)
+		return "written on a host of another byte order";
+	if (h->version != SNAPSHOT_VERSION)
+		return "snapshot version not supported (rebuild it with this "
+		    "version of cordon compile)";
+	if (h->file_size != size)
+		return size < h->file_size ? "truncated" :
+		    "longer than its header says";
+	if (h->nsections > MAX_SECTIONS || memchr(h->id, 0, sizeof(h->id))
+	    == NULL)
+		return "corrupt header";
+	for (i = 0; i < h->nsections; i++) {
+		const struct section *s = &h->sections[i];
+
+		if (s->off % 8 != 0 || s->off < sizeof(*h) || s->off > size ||
+		    s->len > size - s->off)
+			return "corrupt section table";
+	}
+	return NULL;
+}
+
+static const struct section *
+find_section(const struct header *h, uint32_t kind)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->nsections; i++)
+		if (h->sections[i].kind == kind)
+			return &h->sections[i];
+	return NULL;
+}
+
+/* Points each list's strings into the map, checking every bound. */
+static const char *
+read_lists(const uint8_t *base, const struct section *s, uint32_t n,
+    struct policy_parts *pp)
+{
+	const uint8_t *p = base + s->off, *end = p + s->len;
+	uint32_t i;
+
+	if (n == 0 || n > 32767)
+		return "corrupt list table";
+	if ((pp->lists = calloc(n, sizeof(*pp->lists))) == NULL)
+		return "out of memory";
+	pp->nlists = n;
+	for (i = 0; i < n; i++) {
+		const uint8_t *nul;
+
+		if (p >= end || *p > KIND_ALLOW)
+			return "corrupt list table";
+		pp->lists[i].kind = (enum list_kind)*p++;
+		if ((nul = memchr(p, 0, (size_t)(end - p))) == NULL)
+			return "corrupt list table";
+		pp->lists[i].name = (const char *)p;
+		p = nul + 1;
+		if ((nul = memchr(p, 0, (size_t)(end - p))) == NULL)
+			return "corrupt list table";
+		pp->lists[i].category = (const char *)p;
+		p = nul + 1;
+	}
+	return NULL;
+}
+
+static const char *
+map_file(const char *path, struct policy_parts *pp)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *map;
+
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		if (fd != -1)
+			close(fd);
+		return strerror(errno);
+	}
+	if ((size_t)st.st_size < sizeof(struct header)) {
+		close(fd);
+		return "truncated";
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return strerror(errno);
+	pp->map = map;
+	pp->map_len = (size_t)st.st_size;
+	return NULL;
+}
+
+struct policy *
+snapshot_load(const char *path, const struct policy_answer *pa,
+    struct diag *d)
+{
+	struct policy_parts pp = { 0 };
+	const struct section *lists, *names;
+	uint8_t sum[SHA256_DIGEST_LENGTH];
+	struct header h;
+	const char *why;
+
+	if ((why = map_file(path, &pp)) != NULL)
+		goto fail;
+	memcpy(&h, pp.map, sizeof(h));
+	if ((why = check_header(&h, pp.map_len)) != NULL)
+		goto fail;
+	SHA256((const uint8_t *)pp.map + sizeof(h), pp.map_len - sizeof(h),
+	    sum);
+	if (memcmp(sum, h.checksum, sizeof(sum)) != 0) {
+		why = "corrupt: checksum mismatch";
+		goto fail;
+	}
+	lists = find_section(&h, SECTION_LISTS);
+	names = find_section(&h, SECTION_NAMES);
+	if (lists == NULL || names == NULL) {
+		why = "a section is missing";
+		goto fail;
+	}
+	if ((why = read_lists(pp.map, lists, h.nlists, &pp)) != NULL)
+		goto fail;
+	pp.names = domtree_view((const uint8_t *)pp.map + names->off,
+	    names->len, &why);
+	if (pp.names == NULL)
+		goto fail;
+	memcpy(pp.id, h.id, sizeof(pp.id) - 1);
+	pp.id[sizeof(pp.id) - 1] = '\0';
+	return policy_from_parts(&pp, pa);
+fail:
+	diag_add(d, path, 0, "%s", why);
+	free(pp.lists);
+	if (pp.map != NULL)
+		munmap(pp.map, pp.map_len);
+	return NULL;
+}
