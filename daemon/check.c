@@ -8,10 +8,13 @@
 #include "config.h"
 #include "diag.h"
 #include "policy.h"
+#include "snapshot.h"
 
 bool
 check_is_manifest(const char *path)
 {
+	if (snapshot_is_snapshot(path))
+		return true;
 	FILE *f = fopen(path, "r");
 	char line[256];
 	bool found = false;
@@ -82,8 +85,9 @@ check_run(const char *path, FILE *out, FILE *err)
 		rc = check_load(path, d, NULL, &p);
 	diag_print(d, err);
 	if (rc == 0 && diag_count(d) == 0)
-		fprintf(out, "%s: ok (%zu names in %zu lists, policy %s)\n",
-		    path, policy_entries(p), policy_nlists(p), policy_id(p));
+		fprintf(out, "%s: ok (%zu names, %zu ranges in %zu lists, "
+		    "policy %s)\n", path, policy_entries(p), policy_ranges(p),
+		    policy_nlists(p), policy_id(p));
 	else
 		fprintf(err, "cordon: %s: %zu problem%s found\n", path,
 		    diag_count(d), diag_count(d) == 1 ? "" : "s");

@@ -13,8 +13,8 @@ struct config;
 struct diag;
 struct policy;
 
-/* true when path looks like a sources manifest rather than a config
- * (it has a [manifest] or [source NAME] section). */
+/* true when path holds lists rather than a config: a compiled snapshot,
+ * or a sources manifest (it has a [manifest] or [source NAME] section). */
 bool check_is_manifest(const char *path);
 
 /*

@@ -6,7 +6,10 @@
 #ifndef CORDON_CMD_H
 #define CORDON_CMD_H
 
+int cmd_audit(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 
 #endif

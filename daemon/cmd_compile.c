@@ -14,17 +14,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "cmd.h"
 #include "diag.h"
 #include "dname.h"
 #include "domtree.h"
 #include "export.h"
+#include "fetch.h"
 #include "json.h"
 #include "policy.h"
 #include "snapshot.h"
 #include "sources.h"
 
 #define REPORT_NAMES_MAX 1000	/* added/removed names listed in full */
+#define FETCH_TIMEOUT_S 120
 
 struct build {
 	const char *manifest_path;
@@ -34,6 +38,7 @@ struct build {
 	struct manifest *m;
 	struct diag **ds;		/* per source, then the manifest's */
 	struct source_stats *stats;
+	struct fetch_result *fetches;	/* per source; url sources only */
 	struct policy *policy;
 	struct policy *previous;
 	size_t export_counts[EXPORT_NFORMATS];
@@ -176,6 +181,20 @@ write_source(FILE *f, const struct build *b, size_t i)
 	fprintf(f, ",\"format\":\"%s\",\"kind\":\"%s\",\"category\":",
 	    list_format_name(src->format), list_kind_name(src->kind));
 	json_put_string(f, src->category);
+	if (src->url != NULL) {
+		const struct fetch_result *fr = &b->fetches[i];
+
+		fprintf(f, ",\"fetch\":{\"status\":\"%s\",\"url\":",
+		    fetch_status_name(fr->status));
+		json_put_string(f, src->url);
+		fprintf(f, ",\"http_code\":%ld,\"bytes\":%zu,\"error\":",
+		    fr->http_code, fr->bytes);
+		if (fr->error != NULL)
+			json_put_string(f, fr->error);
+		else
+			fputs("null", f);
+		fputc('}', f);
+	}
 	fprintf(f, ",\"status\":\"%s\",\"entries_read\":%zu,\"kept\":%zu,"
 	    "\"duplicates\":%zu,\"bad_count\":%zu,\"bad_lines\":",
 	    st->failed ? "failed" : "ok", st->read, st->kept, st->duplicates,
@@ -205,8 +224,9 @@ write_report_body(FILE *f, const struct build *b)
 		dups += b->stats[i].duplicates;
 	}
 	fprintf(f, "],\"totals\":{\"sources\":%zu,\"entries_read\":%zu,"
-	    "\"names\":%zu,\"duplicates\":%zu,\"bad_lines\":%zu},",
-	    b->m->nsources, read, policy_entries(b->policy), dups, bad);
+	    "\"names\":%zu,\"ranges\":%zu,\"duplicates\":%zu,"
+	    "\"bad_lines\":%zu},", b->m->nsources, read,
+	    policy_entries(b->policy), policy_ranges(b->policy), dups, bad);
 	fputs("\"exports\":{", f);
 	for (i = 0, k = 0; i < EXPORT_NFORMATS; i++) {
 		if (!(b->exports & (1U << i)))
@@ -288,6 +308,44 @@ load_previous(struct build *b)
 	free(path);
 }
 
+/* Fetches every url source into DIR/cache and points it at its copy;
+ * a failed fetch with a last good copy goes on with that copy. */
+static int
+fetch_all(struct build *b)
+{
+	char *cache = path_in(b->dir, "cache");
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < b->m->nsources; i++) {
+		struct source *src = &b->m->sources[i];
+		struct fetch_result *fr = &b->fetches[i];
+
+		if (src->url == NULL)
+			continue;
+		if (fetch_source(src, cache, FETCH_TIMEOUT_S, fr) == -1) {
+			diag_add(b->ds[i], b->manifest_path, src->line,
+			    "[source %s]: cannot fetch %s: %s", src->name,
+			    src->url, fr->error ? fr->error : "failed");
+			b->stats[i].failed = true;
+			rc = -1;
+			continue;
+		}
+		if (fr->status == FETCH_FAILED_CACHED)
+			fprintf(stderr, "cordon: %s:%zu: [source %s]: cannot "
+			    "fetch %s (%s); using the copy of %s",
+			    b->manifest_path, src->line, src->name, src->url,
+			    fr->error ? fr->error : "failed", ctime(
+			    &fr->fetched_at));
+		free(src->file);
+		src->file = strdup(fr->path);
+		if (src->file == NULL)
+			abort();
+	}
+	free(cache);
+	return rc;
+}
+
 static int
 build(struct build *b)
 {
@@ -301,7 +359,8 @@ build(struct build *b)
 	n = b->m->nsources;
 	b->ds = calloc(n + 1, sizeof(*b->ds));
 	b->stats = calloc(n + 1, sizeof(*b->stats));
-	if (b->ds == NULL || b->stats == NULL)
+	b->fetches = calloc(n + 1, sizeof(*b->fetches));
+	if (b->ds == NULL || b->stats == NULL || b->fetches == NULL)
 		abort();
 	for (i = 0; i < n; i++)
 		b->ds[i] = diag_new();
@@ -311,6 +370,11 @@ build(struct build *b)
 		goto out;
 	}
 	load_previous(b);
+	if (fetch_all(b) == -1) {
+		for (i = 0; i < n; i++)
+			diag_print(b->ds[i], stderr);
+		goto out;
+	}
 	b->policy = policy_build(b->m, &pa, b->ds, b->stats);
 	for (i = 0; i < n; i++) {
 		diag_print(b->ds[i], stderr);
@@ -318,8 +382,9 @@ build(struct build *b)
 	}
 	if (b->policy == NULL || write_outputs(b, d) == -1)
 		goto out;
-	printf("%s/policy.cpol: %zu names in %zu lists, policy %s",
-	    b->dir, policy_entries(b->policy), policy_nlists(b->policy),
+	printf("%s/policy.cpol: %zu names, %zu ranges in %zu lists, "
+	    "policy %s", b->dir, policy_entries(b->policy),
+	    policy_ranges(b->policy), policy_nlists(b->policy),
 	    policy_id(b->policy));
 	if (bad > 0)
 		printf(", %zu bad lines skipped", bad);
@@ -330,6 +395,9 @@ out:
 	for (i = 0; b->ds != NULL && i < b->m->nsources; i++)
 		diag_free(b->ds[i]);
 	diag_free(d);
+	for (i = 0; b->fetches != NULL && i < b->m->nsources; i++)
+		fetch_result_clear(&b->fetches[i]);
+	free(b->fetches);
 	free(b->ds);
 	free(b->stats);
 	policy_unref(b->policy);
@@ -377,5 +445,8 @@ cmd_compile(int argc, char **argv)
 		return 2;
 	}
 	b.manifest_path = argv[optind];
-	return build(&b);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ch = build(&b);
+	curl_global_cleanup();
+	return ch;
 }

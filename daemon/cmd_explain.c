@@ -1,7 +1,8 @@
 /*
- * cordon explain NAME [-c CONFIG|MANIFEST]: which rule of which list
- * decides for a name, and what the daemon would answer.
+ * cordon explain NAME|IP... [-c CONFIG|MANIFEST]: which rule of which
+ * list decides for a name or an address, and what the daemon would do.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +46,27 @@ explain(const struct policy *p, const char *text, const uint8_t *wire)
 	    v.blocked ? action_name(policy_answer(p)->action) : "forward");
 }
 
+static void
+explain_addr(const struct policy *p, const char *text, int family,
+    const uint8_t *addr)
+{
+	char range[128];
+	struct addr_verdict v;
+
+	policy_check_addr(p, family, addr, &v);
+	if (v.list == NULL) {
+		printf("%s: allowed (no list names a range holding it)\n",
+		    text);
+		return;
+	}
+	policy_format_range(&v, range, sizeof(range));
+	printf("%s: %s by %s (list %s, category %s, kind %s, action %s)\n",
+	    text, v.blocked ? "blocked" : "allowed", range, v.list->name,
+	    v.list->category[0] ? v.list->category : "-",
+	    list_kind_name(v.list->kind),
+	    v.blocked ? action_name(policy_answer(p)->action) : "forward");
+}
+
 int
 cmd_explain(int argc, char **argv)
 {
@@ -75,6 +97,16 @@ cmd_explain(int argc, char **argv)
 	if (p == NULL)
 		return 1;
 	for (i = optind; i < argc; i++) {
+		uint8_t addr[16];
+
+		if (inet_pton(AF_INET, argv[i], addr) == 1) {
+			explain_addr(p, argv[i], AF_INET, addr);
+			continue;
+		}
+		if (inet_pton(AF_INET6, argv[i], addr) == 1) {
+			explain_addr(p, argv[i], AF_INET6, addr);
+			continue;
+		}
 		if (dname_from_text(argv[i], strlen(argv[i]), wire, &why) == 0) {
 			fprintf(stderr, "cordon: %s: %s\n", argv[i], why);
 			rc = 1;

@@ -15,10 +15,18 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "audit", cmd_audit, "cordon audit verify|search|report LOG...",
+	    "verify, search and summarise audit logs" },
 	{ "check", cmd_check, "cordon check CONFIG|MANIFEST",
 	    "check a config or a manifest and every list it names" },
-	{ "explain", cmd_explain, "cordon explain NAME [-c CONFIG|MANIFEST]",
-	    "show which rule of which list decides for NAME" },
+	{ "compile", cmd_compile,
+	    "cordon compile MANIFEST -o DIR [--export FMT,...] [--strict]",
+	    "build policy.cpol, report.json and exports from a manifest" },
+	{ "ctl", cmd_ctl,
+	    "cordon ctl [-s SOCKET | -c CONFIG] reload|stats|flush [NAME]",
+	    "control a running cordond" },
+	{ "explain", cmd_explain, "cordon explain NAME|IP... [-c CONFIG|MANIFEST]",
+	    "show which rule of which list decides for a name or address" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -73,9 +73,9 @@ log_policy_event(struct daemon *d, struct policy *p, const char *old_id,
 		return;
 	snprintf(members, sizeof(members),
 	    "\"policy\":\"%s\",\"previous\":%s%s%s,\"entries\":%zu,"
-	    "\"lists\":%zu,\"by\":\"%s\"", policy_id(p),
+	    "\"ranges\":%zu,\"lists\":%zu,\"by\":\"%s\"", policy_id(p),
 	    old_id ? "\"" : "", old_id ? old_id : "null", old_id ? "\"" : "",
-	    policy_entries(p), policy_nlists(p), by);
+	    policy_entries(p), policy_ranges(p), policy_nlists(p), by);
 	n = audit_format_event(body, sizeof(body), query_wall_ms(), "policy",
 	    members);
 	if (n > 0)

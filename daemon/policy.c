@@ -3,6 +3,7 @@
  * An entry's value packs the index of its list and its kind.
  */
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include <ldns/sha2.h>
 
+#include "cidr.h"
 #include "diag.h"
 #include "domtree.h"
 #include "policy.h"
@@ -40,6 +42,7 @@ merge(uint32_t old, uint32_t add)
 
 struct load_state {
 	struct domtree *names;
+	struct cidr *ranges;
 	size_t list;
 	struct source_stats *st;
 	bool out_of_memory;
@@ -62,6 +65,22 @@ on_name(void *arg, const struct source *src, const uint8_t *wire,
 		ls->st->kept++;
 	else
 		ls->st->duplicates++;
+	return 0;
+}
+
+static int
+on_range(void *arg, const struct source *src, int family, const uint8_t *lo,
+    const uint8_t *hi, enum list_kind kind, size_t line)
+{
+	struct load_state *ls = arg;
+
+	if (cidr_add(ls->ranges, family, lo, hi, VALUE(ls->list, kind),
+	    merge) == -1) {
+		ls->out_of_memory = true;
+		return -1;
+	}
+	ls->st->read++;
+	ls->st->kept++;
 	return 0;
 }
 
@@ -102,6 +121,19 @@ cmp_entry(const void *a, const void *b)
 }
 
 static void
+hash_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
+    uint32_t value)
+{
+	uint8_t head[5] = { (uint8_t)family };
+	size_t n = family == AF_INET ? 4 : 16;
+
+	memcpy(head + 1, &value, 4);
+	ldns_sha256_update(arg, head, sizeof(head));
+	ldns_sha256_update(arg, lo, n);
+	ldns_sha256_update(arg, hi, n);
+}
+
+static void
 compute_id(struct policy_parts *pp)
 {
 	struct id_state st = { 0 };
@@ -127,6 +159,8 @@ compute_id(struct policy_parts *pp)
 		ldns_sha256_update(&ctx, (const uint8_t *)l->category,
 		    strlen(l->category) + 1);
 	}
+	if (pp->ranges != NULL)
+		cidr_walk(pp->ranges, hash_range, &ctx);
 	ldns_sha256_final(digest, &ctx);
 	free(st.v);
 	for (i = 0; i < 8; i++)
@@ -154,6 +188,7 @@ parts_clear(struct policy_parts *pp)
 	free(pp->strings);
 	free(pp->lists);
 	domtree_free(pp->names);
+	cidr_free(pp->ranges);
 	if (pp->map != NULL)
 		munmap(pp->map, pp->map_len);
 	memset(pp, 0, sizeof(*pp));
@@ -199,14 +234,16 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 		return NULL;
 	}
 	pp.names = domtree_new();
+	pp.ranges = cidr_new();
 	pp.lists = calloc(m->nsources ? m->nsources : 1, sizeof(*pp.lists));
 	pp.strings = calloc(2 * m->nsources + 1, sizeof(*pp.strings));
-	if (pp.names == NULL || pp.lists == NULL || pp.strings == NULL)
+	if (pp.names == NULL || pp.ranges == NULL || pp.lists == NULL ||
+	    pp.strings == NULL)
 		abort();
 	for (i = 0; i < m->nsources; i++) {
 		const struct source *src = &m->sources[i];
-		struct load_state ls = { pp.names, i, stats ? &stats[i] :
-		    &scratch, false };
+		struct load_state ls = { pp.names, pp.ranges, i, stats ?
+		    &stats[i] : &scratch, false };
 		size_t before;
 
 		memset(ls.st, 0, sizeof(*ls.st));
@@ -215,7 +252,7 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 		pp.lists[i].kind = src->kind;
 		pp.nlists = i + 1;
 		before = diag_count(ds[i]);
-		if (source_parse(src, ds[i], on_name, &ls) == -1) {
+		if (source_parse_all(src, ds[i], on_name, on_range, &ls) == -1) {
 			if (ls.out_of_memory)
 				diag_add(ds[i], m->path, src->line,
 				    "[source %s]: out of memory", src->name);
@@ -224,6 +261,11 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 			return NULL;
 		}
 		ls.st->bad = diag_count(ds[i]) - before;
+	}
+	if (cidr_freeze(pp.ranges) == -1) {
+		diag_add(ds[0], m->path, 0, "out of memory");
+		parts_clear(&pp);
+		return NULL;
 	}
 	return policy_from_parts(&pp, pa);
 }
@@ -318,7 +360,70 @@ policy_list_at(const struct policy *p, size_t i)
 size_t
 policy_memory(const struct policy *p)
 {
-	return domtree_memory(p->parts.names);
+	return domtree_memory(p->parts.names) +
+	    cidr_memory(p->parts.ranges);
+}
+
+bool
+policy_check_addr(const struct policy *p, int family, const uint8_t *addr,
+    struct addr_verdict *v)
+{
+	struct cidr_match m;
+
+	v->blocked = false;
+	v->list = NULL;
+	if (!cidr_lookup_addr(p->parts.ranges, family, addr, &m))
+		return false;
+	v->list = &p->parts.lists[VALUE_LIST(m.value)];
+	v->blocked = !VALUE_ALLOWS(m.value);
+	v->family = m.family;
+	memcpy(v->lo, m.lo, 16);
+	memcpy(v->hi, m.hi, 16);
+	return v->blocked;
+}
+
+size_t
+policy_format_range(const struct addr_verdict *v, char *buf, size_t size)
+{
+	struct cidr_match m = { 0 };
+
+	m.family = v->family;
+	memcpy(m.lo, v->lo, 16);
+	memcpy(m.hi, v->hi, 16);
+	return cidr_format_range(&m, buf, size);
+}
+
+size_t
+policy_ranges(const struct policy *p)
+{
+	return cidr_count(p->parts.ranges);
+}
+
+struct range_walk {
+	const struct policy *p;
+	void (*fn)(void *, int, const uint8_t *, const uint8_t *,
+	    const struct policy_list *, bool);
+	void *arg;
+};
+
+static void
+range_one(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
+    uint32_t value)
+{
+	struct range_walk *rw = arg;
+
+	rw->fn(rw->arg, family, lo, hi,
+	    &rw->p->parts.lists[VALUE_LIST(value)], VALUE_ALLOWS(value));
+}
+
+void
+policy_walk_ranges(const struct policy *p,
+    void (*fn)(void *, int, const uint8_t *, const uint8_t *,
+    const struct policy_list *, bool), void *arg)
+{
+	struct range_walk rw = { p, fn, arg };
+
+	cidr_walk(p->parts.ranges, range_one, &rw);
 }
 
 struct walk_state {

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "sources.h"
 
+struct cidr;
 struct diag;
 struct domtree;
 struct policy;
@@ -78,6 +79,26 @@ void policy_unref(struct policy *p);
 bool policy_check_name(const struct policy *p, const uint8_t *name,
     struct verdict *v);
 
+/* What the policy says about an address. */
+struct addr_verdict {
+	bool blocked;
+	const struct policy_list *list;	/* NULL when no range matched */
+	int family;			/* of the matched range */
+	uint8_t lo[16], hi[16];		/* the matched range */
+};
+
+/* Looks an address up (4 bytes for AF_INET, 16 for AF_INET6; an
+ * IPv4-mapped IPv6 address matches IPv4 ranges); returns v->blocked. */
+bool policy_check_addr(const struct policy *p, int family,
+    const uint8_t *addr, struct addr_verdict *v);
+
+/* Writes the matched range as "PREFIX", "ADDR" or "LO-HI". */
+size_t policy_format_range(const struct addr_verdict *v, char *buf,
+    size_t size);
+
+/* Number of address ranges. */
+size_t policy_ranges(const struct policy *p);
+
 /* Hex digest identifying the content (16 characters). */
 const char *policy_id(const struct policy *p);
 const struct policy_answer *policy_answer(const struct policy *p);
@@ -93,6 +114,12 @@ void policy_walk_names(const struct policy *p,
     void (*fn)(void *arg, const uint8_t *name, size_t len,
     const struct policy_list *list, bool allow), void *arg);
 
+/* Calls fn for every listed range (lo/hi: 4 or 16 bytes, inclusive),
+ * IPv4 first, each family by first address. */
+void policy_walk_ranges(const struct policy *p,
+    void (*fn)(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
+    const struct policy_list *list, bool allow), void *arg);
+
 /*
  * The parts of a policy, for snapshot.c, which writes them to a file and
  * makes a policy of a mapped file.  strings/map are what the policy must
@@ -100,6 +127,7 @@ void policy_walk_names(const struct policy *p,
  */
 struct policy_parts {
 	struct domtree *names;		/* values: list index << 1 | allow */
+	struct cidr *ranges;		/* frozen; the same values */
 	struct policy_list *lists;
 	size_t nlists;
 	char **strings;

@@ -3,6 +3,7 @@
  * paths (blocked, cached, error) allocate nothing; only a cache miss
  * allocates its struct pending.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,12 +155,25 @@ answered(struct query_env *env, size_t len, const uint8_t *out)
 	return len;
 }
 
+/* Why a query is blocked: the entry, the list and what matched. */
+struct block {
+	const struct policy_list *list;
+	enum trigger trigger;
+	size_t rule_off;		/* SOA owner: offset in the qname */
+	char rule[DNAME_MAXTEXT];	/* the listed name or range */
+	char answer_ip[INET6_ADDRSTRLEN];	/* "" when none */
+};
+
+static const char *const trigger_names[TRIGGER_COUNT] = {
+	"qname", "cname", "ip", "geo",
+};
+
 static void
 write_log(struct query_env *env, struct auditlog *log,
-    const struct client *c, const struct dnsquery *q,
-    const struct verdict *v, const char *action, const char *trigger)
+    const struct client *c, const struct dnsquery *q, const struct block *bk,
+    const char *action)
 {
-	char qname[DNAME_MAXTEXT], rule[DNAME_MAXTEXT], body[AUDIT_LINE_MAX];
+	char qname[DNAME_MAXTEXT], body[AUDIT_LINE_MAX];
 	struct audit_block b = { 0 };
 	size_t n;
 
@@ -170,12 +184,12 @@ write_log(struct query_env *env, struct auditlog *log,
 	b.qname = qname;
 	b.qtype = q->qtype;
 	b.action = action;
-	b.trigger = trigger;
-	if (v->list != NULL) {
-		dname_to_text(q->qname + v->rule_off, rule, sizeof(rule));
-		b.rule = rule;
-		b.list = v->list->name;
-		b.category = v->list->category;
+	if (bk != NULL) {
+		b.trigger = trigger_names[bk->trigger];
+		b.rule = bk->rule;
+		b.list = bk->list->name;
+		b.category = bk->list->category;
+		b.answer_ip = bk->answer_ip[0] ? bk->answer_ip : NULL;
 	}
 	b.policy = policy_id(env->policy);
 	n = audit_format_block(body, sizeof(body), &b);
@@ -185,27 +199,91 @@ write_log(struct query_env *env, struct auditlog *log,
 
 static size_t
 answer_blocked(struct query_env *env, const struct client *c,
-    const struct reply_ctx *ctx, const struct verdict *v, uint8_t *out,
+    const struct reply_ctx *ctx, const struct block *bk, uint8_t *out,
     size_t cap)
 {
 	const struct policy_answer *pa = policy_answer(env->policy);
 	const char *action = action_name(pa->action);
-	char text[160];
+	char text[DNAME_MAXTEXT + 64];
 	struct block_answer ba;
 
-	snprintf(text, sizeof(text), "blocked by list %s", v->list->name);
+	if (bk->trigger == TRIGGER_QNAME)
+		snprintf(text, sizeof(text), "blocked by list %s",
+		    bk->list->name);
+	else
+		snprintf(text, sizeof(text), "blocked by list %s (%s %s)",
+		    bk->list->name, trigger_names[bk->trigger], bk->rule);
 	ba.action = pa->action;
-	ba.rule_off = v->rule_off;
+	ba.rule_off = bk->rule_off;
 	ba.ttl = pa->ttl;
 	ba.sinkhole_a = pa->sinkhole_a;
 	ba.sinkhole_aaaa = pa->sinkhole_aaaa;
 	ba.ede_text = text;
-	count_blocked(env, v->list, TRIGGER_QNAME);
+	count_blocked(env, bk->list, bk->trigger);
 	if (env->blocked_log != NULL)
-		write_log(env, env->blocked_log, c, ctx->q, v, action, "qname");
+		write_log(env, env->blocked_log, c, ctx->q, bk, action);
 	if (env->query_log != NULL)
-		write_log(env, env->query_log, c, ctx->q, v, action, "qname");
+		write_log(env, env->query_log, c, ctx->q, bk, action);
 	return reply_blocked(ctx, &ba, out, cap);
+}
+
+/* ---- answer inspection: CNAME chains and addresses (RPZ-style) ---- */
+
+struct inspection {
+	struct query_env *env;
+	struct block *bk;
+};
+
+static bool
+inspect_item(void *arg, const struct answer_item *it)
+{
+	struct inspection *in = arg;
+	const struct config *cfg = in->env->cfg;
+	const struct policy *p = in->env->policy;
+	struct block *bk = in->bk;
+
+	if (it->addr == NULL) {
+		struct verdict v;
+
+		if (!cfg->check_cname || !policy_check_name(p, it->name, &v))
+			return false;
+		bk->list = v.list;
+		bk->trigger = TRIGGER_CNAME;
+		dname_to_text(it->name + v.rule_off, bk->rule,
+		    sizeof(bk->rule));
+		return true;
+	} else {
+		int family = it->type == DNS_TYPE_A ? AF_INET : AF_INET6;
+		struct addr_verdict av;
+
+		if (!cfg->check_answer_ips ||
+		    !policy_check_addr(p, family, it->addr, &av))
+			return false;
+		bk->list = av.list;
+		bk->trigger = TRIGGER_IP;
+		policy_format_range(&av, bk->rule, sizeof(bk->rule));
+		inet_ntop(family, it->addr, bk->answer_ip,
+		    sizeof(bk->answer_ip));
+		return true;
+	}
+}
+
+/*
+ * Checks an answer against the policy in force now: a cached answer is
+ * judged when it is served, not when it was stored, so a reload applies
+ * to the whole cache at once.  Returns true when it must be blocked.
+ */
+static bool
+inspect_answer(struct query_env *env, const uint8_t *msg, size_t len,
+    struct block *bk)
+{
+	struct inspection in = { env, bk };
+
+	if (!env->cfg->check_cname && !env->cfg->check_answer_ips)
+		return false;
+	bk->rule_off = 0;
+	bk->answer_ip[0] = '\0';
+	return wire_answer_each(msg, len, inspect_item, &in);
 }
 
 /* Copies msg without its OPT record (we add our own per client) into
@@ -264,6 +342,7 @@ on_upstream_answer(void *arg, const uint8_t *msg, size_t len)
 	    env->cfg->edns_size };
 	uint8_t buf[ABUF_SIZE], out[ABUF_SIZE];
 	struct answer_scan scan;
+	struct block bk;
 	size_t n;
 
 	env->pending--;
@@ -282,8 +361,12 @@ on_upstream_answer(void *arg, const uint8_t *msg, size_t len)
 	(void)cache_store(env->cache, p->q.qname, p->q.qname_len, p->q.qtype,
 	    p->q.qclass, p->q.edns_do, buf, len, scan.ttl_off, scan.nttl,
 	    cache_ttl(env, &scan), query_now_ms());
-	n = reply_from_cache(&ctx, buf, len, scan.ttl_off, scan.nttl, 0, out,
-	    sizeof(out));
+	if (inspect_answer(env, buf, len, &bk))
+		n = answer_blocked(env, &p->client, &ctx, &bk, out,
+		    sizeof(out));
+	else
+		n = reply_from_cache(&ctx, buf, len, scan.ttl_off, scan.nttl,
+		    0, out, sizeof(out));
 	if (n == 0)
 		n = reply_error(&ctx, RCODE_SERVFAIL, EDE_NONE, NULL, out,
 		    sizeof(out));
@@ -343,6 +426,7 @@ query_handle(struct query_env *env, const struct client *c,
 	struct reply_ctx ctx = { pkt, &q, c->is_tcp, env->cfg->edns_size };
 	enum wire_verdict wv;
 	struct verdict v;
+	struct block bk;
 	struct cache_hit hit;
 	unsigned rcode;
 	size_t n;
@@ -377,14 +461,23 @@ query_handle(struct query_env *env, const struct client *c,
 	if ((rcode = unsupported(&q)) != RCODE_NOERROR)
 		return answered(env, reply_error(&ctx, rcode, EDE_NONE, NULL,
 		    out, cap), out);
-	if (policy_check_name(env->policy, q.qname, &v))
-		return answered(env, answer_blocked(env, c, &ctx, &v, out,
+	if (policy_check_name(env->policy, q.qname, &v)) {
+		bk.list = v.list;
+		bk.trigger = TRIGGER_QNAME;
+		bk.rule_off = v.rule_off;
+		bk.answer_ip[0] = '\0';
+		dname_to_text(q.qname + v.rule_off, bk.rule, sizeof(bk.rule));
+		return answered(env, answer_blocked(env, c, &ctx, &bk, out,
 		    cap), out);
+	}
 	if (env->query_log != NULL)
-		write_log(env, env->query_log, c, &q, &v, "pass", NULL);
+		write_log(env, env->query_log, c, &q, NULL, "pass");
 	if (cache_lookup(env->cache, q.qname, q.qname_len, q.qtype, q.qclass,
 	    q.edns_do, query_now_ms(), &hit)) {
 		env->stats.cache_hits++;
+		if (inspect_answer(env, hit.msg, hit.len, &bk))
+			return answered(env, answer_blocked(env, c, &ctx, &bk,
+			    out, cap), out);
 		n = reply_from_cache(&ctx, hit.msg, hit.len, hit.ttl_off,
 		    hit.nttl, hit.elapsed, out, cap);
 		if (n > 0)

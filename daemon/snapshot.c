@@ -13,6 +13,7 @@
 
 #include <openssl/sha.h>
 
+#include "cidr.h"
 #include "diag.h"
 #include "domtree.h"
 #include "policy.h"
@@ -26,6 +27,7 @@ enum section_kind {
 	SECTION_NONE,
 	SECTION_LISTS,
 	SECTION_NAMES,
+	SECTION_RANGES,
 };
 
 struct section {
@@ -100,29 +102,33 @@ build_image(const struct policy *p, size_t *lenp)
 {
 	struct policy_parts pp;
 	struct header h;
-	size_t lists_len, names_len, off, total;
+	size_t lists_len, names_len, ranges_len, off, total;
 	uint8_t *img;
 
 	policy_get_parts(p, &pp);
 	lists_len = lists_size(&pp);
 	names_len = domtree_blob_size(pp.names);
+	ranges_len = cidr_blob_size(pp.ranges);
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, MAGIC, 8);
 	h.version = SNAPSHOT_VERSION;
 	h.byte_order = BYTE_ORDER_MARK;
 	snprintf(h.id, sizeof(h.id), "%s", policy_id(p));
 	h.nlists = (uint32_t)pp.nlists;
-	h.nsections = 2;
+	h.nsections = 3;
 	off = align8(sizeof(h));
 	h.sections[0] = (struct section){ SECTION_LISTS, 0, off, lists_len };
 	off = align8(off + lists_len);
 	h.sections[1] = (struct section){ SECTION_NAMES, 0, off, names_len };
-	total = align8(off + names_len);
+	off = align8(off + names_len);
+	h.sections[2] = (struct section){ SECTION_RANGES, 0, off, ranges_len };
+	total = align8(off + ranges_len);
 	h.file_size = total;
 	if ((img = calloc(1, total)) == NULL)
 		return NULL;
 	lists_write(&pp, img + h.sections[0].off);
 	domtree_blob_write(pp.names, img + h.sections[1].off);
+	cidr_blob_write(pp.ranges, img + h.sections[2].off);
 	SHA256(img + sizeof(h), total - sizeof(h), h.checksum);
 	memcpy(img, &h, sizeof(h));
 	*lenp = total;
@@ -282,7 +288,7 @@ snapshot_load(const char *path, const struct policy_answer *pa,
     struct diag *d)
 {
 	struct policy_parts pp = { 0 };
-	const struct section *lists, *names;
+	const struct section *lists, *names, *ranges;
 	uint8_t sum[SHA256_DIGEST_LENGTH];
 	struct header h;
 	const char *why;
@@ -300,7 +306,8 @@ snapshot_load(const char *path, const struct policy_answer *pa,
 	}
 	lists = find_section(&h, SECTION_LISTS);
 	names = find_section(&h, SECTION_NAMES);
-	if (lists == NULL || names == NULL) {
+	ranges = find_section(&h, SECTION_RANGES);
+	if (lists == NULL || names == NULL || ranges == NULL) {
 		why = "a section is missing";
 		goto fail;
 	}
@@ -310,12 +317,17 @@ snapshot_load(const char *path, const struct policy_answer *pa,
 	    names->len, &why);
 	if (pp.names == NULL)
 		goto fail;
+	pp.ranges = cidr_view((const uint8_t *)pp.map + ranges->off,
+	    ranges->len, &why);
+	if (pp.ranges == NULL)
+		goto fail;
 	memcpy(pp.id, h.id, sizeof(pp.id) - 1);
 	pp.id[sizeof(pp.id) - 1] = '\0';
 	return policy_from_parts(&pp, pa);
 fail:
 	diag_add(d, path, 0, "%s", why);
 	free(pp.lists);
+	domtree_free(pp.names);
 	if (pp.map != NULL)
 		munmap(pp.map, pp.map_len);
 	return NULL;

@@ -1,8 +1,9 @@
 /*
  * sources: reads the sources manifest and each list format into
- * normalised names handed to a callback.  Every format shares one line
- * reader (diag) and one name normaliser (dname) and parses only its own
- * line syntax.  Storing, deduplicating and matching names is not done here.
+ * normalised names and address ranges handed to callbacks.  Every format
+ * shares one line reader (diag), one name normaliser (dname) and one
+ * address syntax (cidr) and parses only its own line syntax.  Storing,
+ * deduplicating and matching entries is not done here.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cidr.h"
 #include "diag.h"
 #include "dname.h"
 #include "inifile.h"
@@ -469,6 +471,7 @@ struct parse {
 	const struct source *src;
 	struct diag *d;
 	source_name_cb cb;
+	source_range_cb on_range;	/* NULL: names only */
 	void *arg;
 	const char *file;
 	size_t line;
@@ -497,6 +500,26 @@ emit(struct parse *p, const char *text, size_t len, enum list_kind kind,
 		return;
 	}
 	if (p->cb(p->arg, p->src, wire, n, kind, line) != 0)
+		p->is_stopped = true;
+}
+
+/* Hands one address range (text, NUL terminated) to the callback, or
+ * reports why it is not one; msg is the text quoted in the report. */
+static void
+emit_range(struct parse *p, const char *text, const char *msg,
+    size_t msglen, enum list_kind kind)
+{
+	uint8_t lo[16], hi[16];
+	const char *why;
+	char q[QUOTEBUF];
+	int family;
+
+	if (cidr_parse_range(text, &family, lo, hi, &why) != 0) {
+		diag_add(p->d, p->file, p->line, "%s %s",
+		    quote(q, msg, msglen), why);
+		return;
+	}
+	if (p->on_range(p->arg, p->src, family, lo, hi, kind, p->line) != 0)
 		p->is_stopped = true;
 }
 
@@ -721,7 +744,29 @@ unsupported:
 	bad_line(p, "unsupported adblock rule", line, strlen(line));
 }
 
-/* rpz: RFC-draft "DNS Response Policy Zones", QNAME triggers only. */
+/* cidr: "PREFIX", "ADDR" or "A-B"; '#' comments, and ';' ones as in
+ * Spamhaus's DROP lists ("192.0.2.0/24 ; SBL123"). */
+static void
+cidr_line(struct parse *p, char *line)
+{
+	char q[QUOTEBUF];
+
+	cut_comment(line, '#');
+	cut_comment(line, ';');
+	line = trim(line);
+	if (line[0] == '\0')
+		return;
+	/* Blanks may only surround the '-' of a range. */
+	if (strchr(line, '-') == NULL && strpbrk(line, " \t") != NULL) {
+		diag_add(p->d, p->file, p->line, "%s is more than one address "
+		    "range", quote(q, line, strlen(line)));
+		return;
+	}
+	emit_range(p, line, line, strlen(line), p->src->kind);
+}
+
+/* rpz: RFC-draft "DNS Response Policy Zones", QNAME and rpz-ip
+ * triggers. */
 
 static bool
 is_ttl(const char *f, size_t len)
@@ -783,6 +828,76 @@ rpz_directive(struct parse *p, const char *line)
 	set_origin(p, arg, alen);
 }
 
+static bool
+is_all(const char *s, size_t len, const char *set)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * An rpz-ip trigger is the prefix length, then the address label by
+ * label in reverse: "24.0.2.0.192" is 192.0.2.0/24, "48.zz.db8.2001" is
+ * 2001:db8::/48, where "zz" stands for the "::".  ip is the owner without
+ * ".rpz-ip"; owner and len are what a report quotes.
+ */
+static void
+rpz_ip(struct parse *p, const char *ip, size_t iplen, const char *owner,
+    size_t len, enum list_kind kind)
+{
+	const char *label[9];
+	size_t llen[9], n = 0, at = 0, i, start = 0;
+	char text[128], q[QUOTEBUF];
+	bool is_v4, is_zz;
+
+	for (i = 0; i <= iplen && iplen > 0; i++) {
+		if (i < iplen && ip[i] != '.')
+			continue;
+		if (n == 9)
+			goto bad;
+		label[n] = ip + start;
+		llen[n++] = i - start;
+		start = i + 1;
+	}
+	if (n < 2 || llen[0] == 0 || llen[0] > 3 ||
+	    !is_all(label[0], llen[0], "0123456789"))
+		goto bad;
+	is_v4 = n == 5;
+	for (i = 1; i < n && is_v4; i++)
+		is_v4 = llen[i] > 0 && llen[i] <= 3 &&
+		    is_all(label[i], llen[i], "0123456789");
+	for (i = n - 1; i >= 1; i--) {
+		/* "zz" is the "::": an empty word with one more ':' when it
+		 * starts or ends the address. */
+		is_zz = !is_v4 && field_is(label[i], llen[i], "zz");
+		if (is_zz && i == n - 1)
+			text[at++] = ':';
+		if (!is_zz) {
+			if (llen[i] == 0 || llen[i] > 4 || !is_all(label[i],
+			    llen[i], "0123456789abcdefABCDEF"))
+				goto bad;
+			memcpy(text + at, label[i], llen[i]);
+			at += llen[i];
+		}
+		if (is_zz && i == 1)
+			text[at++] = ':';
+		if (i > 1)
+			text[at++] = is_v4 ? '.' : ':';
+	}
+	snprintf(text + at, sizeof(text) - at, "/%.*s", (int)llen[0],
+	    label[0]);
+	emit_range(p, text, owner, len, kind);
+	return;
+bad:
+	diag_add(p->d, p->file, p->line, "%s is not an rpz-ip trigger (use "
+	    "BITS and the address reversed: 24.0.2.0.192.rpz-ip)",
+	    quote(q, owner, len));
+}
+
 /*
  * Owners name the trigger relative to the policy zone: "bad.example" in
  * zone rpz.local is "bad.example.rpz.local.", so the origin is stripped
@@ -817,13 +932,18 @@ rpz_owner(struct parse *p, const char *owner, enum list_kind kind)
 	for (last = owner + len; last > owner && last[-1] != '.'; last--)
 		continue;
 	llen = (size_t)(owner + len - last);
-	for (i = 0; i < sizeof(triggers) / sizeof(triggers[0]); i++)
-		if (field_is(last, llen, triggers[i])) {
+	for (i = 0; i < sizeof(triggers) / sizeof(triggers[0]); i++) {
+		if (!field_is(last, llen, triggers[i]))
+			continue;
+		if (i == 0 && p->on_range != NULL)
+			rpz_ip(p, owner, last > owner ?
+			    (size_t)(last - owner) - 1 : 0, owner, len, kind);
+		else
 			diag_add(p->d, p->file, p->line, "%s triggers are not "
 			    "supported yet: %s", triggers[i],
 			    quote(q, owner, len));
-			return;
-		}
+		return;
+	}
 	if (len > 2 && owner[0] == '*' && owner[1] == '.') {
 		owner += 2;
 		len -= 2;
@@ -1430,19 +1550,29 @@ int
 source_parse(const struct source *src, struct diag *d, source_name_cb cb,
     void *arg)
 {
+	return source_parse_all(src, d, cb, NULL, arg);
+}
+
+int
+source_parse_all(const struct source *src, struct diag *d,
+    source_name_cb on_name, source_range_cb on_range, void *arg)
+{
 	struct parse p = {
-		.src = src, .d = d, .cb = cb, .arg = arg, .file = src->file,
+		.src = src, .d = d, .cb = on_name, .on_range = on_range,
+		.arg = arg, .file = src->file,
 	};
 
-	if (src->url != NULL || src->file == NULL) {
+	/* A url source has a file only once `cordon compile` fetched it:
+	 * the daemon never fetches (no network I/O while loading). */
+	if (src->file == NULL) {
 		if (src->manifest != NULL)
-			diag_add(d, src->manifest, src->line, "url sources "
-			    "are fetched by `cordon compile`; not supported "
-			    "yet");
+			diag_add(d, src->manifest, src->line, "[source %s]: "
+			    "url sources are fetched by `cordon compile`: "
+			    "load the policy.cpol it builds", src->name);
 		else
 			diag_add(d, src->url ? src->url : src->name, 0, "url "
-			    "sources are fetched by `cordon compile`; not "
-			    "supported yet");
+			    "sources are fetched by `cordon compile`: load the "
+			    "policy.cpol it builds");
 		return -1;
 	}
 	switch (src->format) {
@@ -1457,7 +1587,8 @@ source_parse(const struct source *src, struct diag *d, source_name_cb cb,
 	case FORMAT_JSON:
 		return parse_json(&p);
 	case FORMAT_CIDR:
-		/* TODO(ranges): cidr sources feed the address matcher. */
+		if (on_range != NULL)
+			return parse_lines(&p, cidr_line);
 		diag_add(d, src->file, 0, "format cidr is not supported by "
 		    "this build yet");
 		return -1;

@@ -349,3 +349,48 @@ wire_question_matches(const uint8_t *msg, size_t len, const uint8_t *qname,
 	return wire_u16(msg + off) == qtype &&
 	    wire_u16(msg + off + 2) == qclass;
 }
+
+bool
+wire_answer_each(const uint8_t *msg, size_t len,
+    bool (*fn)(void *arg, const struct answer_item *it), void *arg)
+{
+	struct answer_item it;
+	size_t off = DNS_HEADER_LEN;
+	uint16_t i, ancount;
+
+	if (len < DNS_HEADER_LEN)
+		return false;
+	ancount = wire_u16(msg + 6);
+	if (wire_skip_name(msg, len, &off) == -1 || off + 4 > len)
+		return false;
+	off += 4;
+	for (i = 0; i < ancount; i++) {
+		struct rr_head rr;
+		size_t rdoff;
+
+		if (read_rr(msg, len, &off, &rr) == -1)
+			return false;
+		it.type = rr.type;
+		it.addr = NULL;
+		switch (rr.type) {
+		case DNS_TYPE_A:
+		case DNS_TYPE_AAAA:
+			if (rr.rdend - rr.rdata !=
+			    (rr.type == DNS_TYPE_A ? 4U : 16U))
+				continue;
+			it.addr = msg + rr.rdata;
+			break;
+		case DNS_TYPE_CNAME:
+		case DNS_TYPE_DNAME:
+			rdoff = rr.rdata;
+			if (wire_read_name(msg, len, &rdoff, it.name) == 0)
+				continue;
+			break;
+		default:
+			continue;
+		}
+		if (fn(arg, &it))
+			return true;
+	}
+	return false;
+}

@@ -141,6 +141,22 @@ struct answer_scan {
  */
 int wire_scan_answer(const uint8_t *msg, size_t len, struct answer_scan *s);
 
+/* One thing in an answer that the policy may object to. */
+struct answer_item {
+	uint16_t type;			/* CNAME, DNAME, A or AAAA */
+	const uint8_t *addr;		/* A/AAAA: 4 or 16 bytes in msg */
+	uint8_t name[DNAME_MAXWIRE];	/* CNAME/DNAME: the target */
+};
+
+/*
+ * Calls fn for each CNAME and DNAME target and each A and AAAA address
+ * in the answer section of a well-formed message (one that
+ * wire_scan_answer() accepted), in order, until fn returns true.
+ * Returns true when fn stopped the walk.
+ */
+bool wire_answer_each(const uint8_t *msg, size_t len,
+    bool (*fn)(void *arg, const struct answer_item *it), void *arg);
+
 /*
  * Checks that an upstream answer's question is qname/qtype/qclass
  * (compared without regard to case).  Returns true when it matches.

@@ -3,9 +3,11 @@
  * with its errors.  Fixtures are written to a fresh mkdtemp() directory;
  * messages are compared without that directory's prefix.
  */
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "diag.h"
 #include "dname.h"
 #include "sources.h"
@@ -34,6 +36,29 @@ on_name(void *arg, const struct source *src, const uint8_t *wire,
 	dname_to_text(wire, name, sizeof(name));
 	g->len += (size_t)snprintf(g->text + g->len, sizeof(g->text) - g->len,
 	    "%s %s %zu\n", list_kind_name(kind), name, line);
+	g->count++;
+	return g->stop_after > 0 && g->count >= g->stop_after ? -1 : 0;
+}
+
+/* Ranges go into the same text as names, in cidr_format_range()'s
+ * form; an IPv4-mapped range shows as written, with "mapped". */
+static int
+on_range(void *arg, const struct source *src, int family,
+    const uint8_t *lo, const uint8_t *hi, enum list_kind kind, size_t line)
+{
+	struct got *g = arg;
+	struct cidr_match m = { .family = family };
+	char text[CIDR_RANGESTRLEN];
+	size_t n = family == AF_INET ? 4 : 16;
+
+	CHECK(family == AF_INET || family == AF_INET6, "%s: family %d",
+	    src->name, family);
+	memcpy(m.lo, lo, n);
+	memcpy(m.hi, hi, n);
+	CHECK(cidr_format_range(&m, text, sizeof(text)) > 0, "%s: format",
+	    src->name);
+	g->len += (size_t)snprintf(g->text + g->len, sizeof(g->text) - g->len,
+	    "%s %s %zu\n", list_kind_name(kind), text, line);
 	g->count++;
 	return g->stop_after > 0 && g->count >= g->stop_after ? -1 : 0;
 }
@@ -316,8 +341,98 @@ static const struct fcase fcases[] = {
 	      NULL } },
 };
 
+/* The same, parsed by source_parse_all() with on_range. */
+static const struct fcase range_cases[] = {
+	{ "cidr ranges", FORMAT_CIDR, NULL, KIND_BLOCK,
+	    S("# comment\n"
+	    "192.0.2.0/24\n"
+	    "  10.0.0.1   # one address\n"
+	    "198.51.100.7-198.51.100.200\n"
+	    "198.51.100.1 - 198.51.100.2 ; SBL123\n"
+	    "2001:DB8::/32\r\n"
+	    "\n"
+	    "10.0.0.1/8\n"
+	    "10.0.0.9-10.0.0.1\n"
+	    "example.com\n"
+	    "10.0.0.0/8 10.1.0.0/16\n"
+	    "::ffff:192.0.2.0/120\n"
+	    "2001:db8::1-10.0.0.1\n"
+	    "10.0.0.0/33\n"
+	    "\t;\n"
+	    "0.0.0.0/0\n"
+	    "255.255.255.255"), 0,
+	    "block 192.0.2.0/24 2\n"
+	    "block 10.0.0.1 3\n"
+	    "block 198.51.100.7-198.51.100.200 4\n"
+	    "block 198.51.100.1-198.51.100.2 5\n"
+	    "block 2001:db8::/32 6\n"
+	    "block ::ffff:192.0.2.0/120 12\n"
+	    "block 0.0.0.0/0 16\n"
+	    "block 255.255.255.255 17\n",
+	    { "list:8: \"10.0.0.1/8\" has host bits set after the prefix "
+	      "length",
+	      "list:9: \"10.0.0.9-10.0.0.1\" has its first address above "
+	      "its last",
+	      "list:10: \"example.com\" is not an IP address, prefix or A-B "
+	      "range",
+	      "list:11: \"10.0.0.0/8 10.1.0.0/16\" is more than one address "
+	      "range",
+	      "list:13: \"2001:db8::1-10.0.0.1\" mixes IPv4 and IPv6",
+	      "list:14: \"10.0.0.0/33\" has a prefix length that is not "
+	      "0-32",
+	      NULL } },
+	{ "cidr allow", FORMAT_CIDR, NULL, KIND_ALLOW,
+	    S("192.0.2.0/24\n"), 0, "allow 192.0.2.0/24 1\n", { NULL } },
+	{ "rpz ranges", FORMAT_RPZ, NULL, KIND_BLOCK,
+	    S("$ORIGIN rpz.local.\n"
+	    "32.7.2.0.192.rpz-ip CNAME .\n"
+	    "24.0.2.0.192.rpz-ip.rpz.local. CNAME rpz-passthru.\n"
+	    "48.zz.db8.2001.rpz-ip CNAME .\n"
+	    "128.1.zz.rpz-ip CNAME .\n"
+	    "128.1.zz.DB8.2001.RPZ-IP CNAME .\n"
+	    "64.zz.rpz-ip CNAME .\n"
+	    "16.1.0.1.192.rpz-ip CNAME .\n"
+	    "33.1.2.0.192.rpz-ip CNAME .\n"
+	    "x.1.2.0.192.rpz-ip CNAME .\n"
+	    "rpz-ip CNAME .\n"
+	    "1.2.3.rpz-ip CNAME .\n"
+	    "128.1.zz.2.zz.3.rpz-ip CNAME .\n"
+	    "bad.example CNAME .\n"
+	    "32.1.2.0.192.rpz-nsip CNAME .\n"
+	    "32.7.2.0.192.rpz-client-ip CNAME .\n"
+	    "128.8.7.6.5.4.3.2.1.rpz-ip CNAME .\n"
+	    "128.9.8.7.6.5.4.3.2.1.rpz-ip CNAME .\n"
+	    "32.2.0.192.rpz-ip CNAME .\n"
+	    "24.0..0.192.rpz-ip CNAME .\n"
+	    "24.0.2.0.192.rpz-ip CNAME rpz-drop.\n"), 0,
+	    "block 192.0.2.7 2\n"
+	    "allow 192.0.2.0/24 3\n"
+	    "block 2001:db8::/48 4\n"
+	    "block ::1 5\n"
+	    "block 2001:db8::1 6\n"
+	    "block ::/64 7\n"
+	    "block bad.example 14\n"
+	    "block 1:2:3:4:5:6:7:8 17\n"
+	    "block 192.0.2.0/24 21\n",
+	    { "list:8: \"16.1.0.1.192.rpz-ip\" has host bits set after the "
+	      "prefix length",
+	      "list:9: \"33.1.2.0.192.rpz-ip\" has a prefix length that is "
+	      "not 0-32",
+	      "list:10: \"x.1.2.0.192.rpz-ip\" is not an rpz-ip trigger",
+	      "list:11: \"rpz-ip\" is not an rpz-ip trigger",
+	      "list:12: \"1.2.3.rpz-ip\" is not an IP address",
+	      "list:13: \"128.1.zz.2.zz.3.rpz-ip\" is not an IP address",
+	      "list:15: rpz-nsip triggers are not supported yet",
+	      "list:16: rpz-client-ip triggers are not supported yet",
+	      "list:18: \"128.9.8.7.6.5.4.3.2.1.rpz-ip\" is not an rpz-ip "
+	      "trigger",
+	      "list:19: \"32.2.0.192.rpz-ip\" is not an IP address",
+	      "list:20: \"24.0..0.192.rpz-ip\" is not an rpz-ip trigger",
+	      NULL } },
+};
+
 static void
-test_formats(void)
+run_cases(const struct fcase *cases, size_t n, bool has_ranges)
 {
 	struct diag *d = diag_new();
 	struct source src = { .name = "t", .category = "" };
@@ -325,8 +440,8 @@ test_formats(void)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < sizeof(fcases) / sizeof(fcases[0]); i++) {
-		const struct fcase *c = &fcases[i];
+	for (i = 0; i < n; i++) {
+		const struct fcase *c = &cases[i];
 
 		src.file = write_file("list", c->text, c->len);
 		src.format = c->format;
@@ -334,13 +449,24 @@ test_formats(void)
 		src.kind = c->kind;
 		memset(g, 0, sizeof(*g));
 		diag_clear(d);
-		rc = source_parse(&src, d, on_name, g);
+		if (has_ranges)
+			rc = source_parse_all(&src, d, on_name, on_range, g);
+		else
+			rc = source_parse(&src, d, on_name, g);
 		CHECK(rc == c->rc, "%s: rc %d", c->what, rc);
 		CHECK_STR(g->text, c->names, "%s: names", c->what);
 		check_diags(c->what, d, c->diags);
 	}
 	free(g);
 	diag_free(d);
+}
+
+static void
+test_formats(void)
+{
+	run_cases(fcases, sizeof(fcases) / sizeof(fcases[0]), false);
+	run_cases(range_cases, sizeof(range_cases) / sizeof(range_cases[0]),
+	    true);
 }
 
 /* Lines of any length are read whole and reported with a short quote. */
@@ -431,10 +557,25 @@ test_stop_and_missing(void)
 	CHECK_STR(g.text, "block a.example 1\n", "stop");
 	check_diags("stop", d, nothing);
 
+	src.format = FORMAT_CIDR;
+	src.file = write_file("list", S("192.0.2.0/24\n10.0.0.0/8\n"));
+	memset(&g, 0, sizeof(g));
+	g.stop_after = 1;
+	CHECK(source_parse_all(&src, d, on_name, on_range, &g) == -1,
+	    "stop range: rc");
+	CHECK_STR(g.text, "block 192.0.2.0/24 1\n", "stop range");
+	check_diags("stop range", d, nothing);
+
 	snprintf(path, sizeof(path), "%s/missing.list", dir);
 	src.file = path;
+	src.format = FORMAT_HOSTS;
 	CHECK(source_parse(&src, d, on_name, &g) == -1, "missing: rc");
 	check_diags("missing", d, missing);
+	diag_clear(d);
+	src.format = FORMAT_CIDR;
+	CHECK(source_parse_all(&src, d, on_name, on_range, &g) == -1,
+	    "missing cidr: rc");
+	check_diags("missing cidr", d, missing);
 	diag_free(d);
 }
 
