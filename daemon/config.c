@@ -365,6 +365,18 @@ known_section(const char *section)
 	return false;
 }
 
+/* An unknown section is reported once, at its header. */
+static int
+on_section(void *arg, const char *section, size_t line)
+{
+	struct parse_state *st = arg;
+
+	if (known_section(section))
+		return 0;
+	diag_add(st->d, st->cfg->path, line, "unknown section [%s]", section);
+	return -1;
+}
+
 static int
 on_option(void *arg, const char *section, const char *key,
     const char *value, size_t line)
@@ -373,11 +385,13 @@ on_option(void *arg, const char *section, const char *key,
 	const char *why = NULL;
 	size_t i;
 
-	if (!known_section(section)) {
-		diag_add(st->d, st->cfg->path, line, "unknown section [%s]",
-		    section);
+	if (section[0] == '\0') {
+		diag_add(st->d, st->cfg->path, line, "\"%s\" is outside any "
+		    "[section]", key);
 		return -1;
 	}
+	if (!known_section(section))
+		return -1;		/* reported at its header */
 	for (i = 0; i < NOPTIONS; i++) {
 		if (strcmp(options[i].section, section) == 0 &&
 		    strcmp(options[i].key, key) == 0)
@@ -485,7 +499,7 @@ config_load(const char *path, const char *resolv_conf, struct diag *d)
 	set_defaults(cfg);
 	st.cfg = cfg;
 	st.d = d;
-	(void)inifile_parse(path, on_option, &st, d);
+	(void)inifile_parse_sections(path, on_section, on_option, &st, d);
 	if (diag_count(d) != before)
 		goto fail;
 	dir = dir_of(path);
@@ -495,6 +509,7 @@ config_load(const char *path, const char *resolv_conf, struct diag *d)
 	resolve_path(&cfg->pidfile, dir);
 	resolve_path(&cfg->country_db, dir);
 	resolve_path(&cfg->asn_db, dir);
+	resolve_path(&cfg->control_socket, dir);
 	free(dir);
 	if (cfg->lists[0] == '\0')
 		diag_add(d, path, 0, "[policy] lists is not set");

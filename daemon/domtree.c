@@ -162,7 +162,7 @@ domtree_add(struct domtree *t, const uint8_t *name, size_t len,
 	struct slot *s;
 	uint8_t *e;
 
-	if (t->is_view || len > 255 || value > DOMTREE_MAX_VALUE)
+	if (t->is_view || len < 2 || len > 255 || value > DOMTREE_MAX_VALUE)
 		return -1;
 	s = (struct slot *)find_slot(t, name, len, h);
 	if (s->off != 0) {

@@ -30,7 +30,8 @@ void domtree_free(struct domtree *t);
  * Adds name (lower-case wire form) with value (at most DOMTREE_MAX_VALUE).  When the name is already
  * present, merge decides the value kept: it gets the old and the new
  * value and returns the one to keep (NULL merge keeps the old).  Returns
- * 0, or -1 when memory ran out.
+ * 0, or -1 when memory ran out or name is the root (which would cover
+ * every name; the root is never matched).
  */
 int domtree_add(struct domtree *t, const uint8_t *name, size_t len,
     uint32_t value, uint32_t (*merge)(uint32_t old, uint32_t add));

@@ -445,8 +445,9 @@ query_handle(struct query_env *env, const struct client *c,
 	}
 	switch (wv) {
 	case WIRE_FORMERR:
+		/* The question is not echoed: it is what was wrong, or
+		 * not one question.  A sound OPT still gets one back. */
 		q.has_question = false;
-		q.has_edns = false;
 		return answered(env, reply_error(&ctx, RCODE_FORMERR,
 		    EDE_NONE, NULL, out, cap), out);
 	case WIRE_NOTIMP:

@@ -99,7 +99,8 @@ put_opt(const struct reply_ctx *ctx, unsigned rcode, uint16_t ede,
 		wire_put16(out + n, OPT_EDE);
 		wire_put16(out + n + 2, (uint16_t)(2 + tlen));
 		wire_put16(out + n + 4, ede);
-		memcpy(out + n + 6, text, tlen);
+		if (tlen > 0)
+			memcpy(out + n + 6, text, tlen);
 		n += 6 + tlen;
 	}
 	wire_put16(out + 10, (uint16_t)(wire_u16(out + 10) + 1));

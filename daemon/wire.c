@@ -204,6 +204,26 @@ parse_additional(const uint8_t *pkt, size_t len, size_t off,
 	return WIRE_OK;
 }
 
+/* For a FORMERR: RFC 6891 7 wants an OPT in the answer when the query
+ * had a sound one, so look for it past whatever the sections hold. */
+static void
+find_opt(const uint8_t *pkt, size_t len, struct dnsquery *q)
+{
+	size_t off = DNS_HEADER_LEN;
+	uint16_t i, qdcount = wire_u16(pkt + 4);
+
+	for (i = 0; i < qdcount; i++) {
+		if (wire_skip_name(pkt, len, &off) == -1 || off + 4 > len)
+			return;
+		off += 4;
+	}
+	if (skip_records(pkt, len, &off, wire_u16(pkt + 6)) == -1 ||
+	    skip_records(pkt, len, &off, wire_u16(pkt + 8)) == -1)
+		return;
+	if (parse_additional(pkt, len, off, q) != WIRE_OK)
+		q->has_edns = false;
+}
+
 static enum wire_verdict
 parse_other_opcode(const uint8_t *pkt, size_t len, size_t off,
     struct dnsquery *q)
@@ -254,10 +274,11 @@ wire_parse_query(const uint8_t *pkt, size_t len, struct dnsquery *q)
 	}
 	if (q->opcode != OPCODE_QUERY)
 		return parse_other_opcode(pkt, len, off, q);
-	if (!q->has_question)
+	if (!q->has_question || wire_u16(pkt + 6) != 0 ||
+	    wire_u16(pkt + 8) != 0) {
+		find_opt(pkt, len, q);
 		return WIRE_FORMERR;
-	if (wire_u16(pkt + 6) != 0 || wire_u16(pkt + 8) != 0)
-		return WIRE_FORMERR;
+	}
 	return parse_additional(pkt, len, off + q->question_len, q);
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_domtree: exact and suffix matches, most specific wins, label
- * boundaries, the root, merge on duplicates, growth to 200,000 names and
- * domtree_walk.
+ * boundaries, the root, merge on duplicates, the value limit, growth to
+ * 200,000 names, domtree_walk, and the serialised form (domtree_view on
+ * good, cut and corrupted blobs).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -125,8 +126,7 @@ test_match(void)
 	domtree_free(t);
 }
 
-/* The root label: never matches when not listed; when listed it covers
- * every name (its suffix starts at the final zero octet). */
+/* The root label: never matches, and cannot be added. */
 static void
 test_root(void)
 {
@@ -141,21 +141,15 @@ test_root(void)
 	qlen = wire("other.net", q);
 	CHECK(!domtree_match(t, q, &v, &off), "other.net matched");
 
-	CHECK(domtree_add(t, root, 1, 7, NULL) == 0, "add root");
-	CHECK(domtree_count(t) == 2, "count with root");
-	off = 9999;
-	v = 0;
-	CHECK(domtree_match(t, q, &v, &off) && v == 7 && off == qlen - 1,
-	    "other.net under listed root: value %u off %zu (want 7, %zu)",
-	    v, off, qlen - 1);
-	off = 9999;
-	v = 0;
-	CHECK(domtree_match(t, root, &v, &off) && v == 7 && off == 0,
-	    "root itself listed: value %u off %zu (want 7, 0)", v, off);
-	/* a more specific entry still wins over the root */
+	/* The root cannot be listed: it would cover every name, and no
+	 * list format produces it (dname_from_text() rejects it). */
+	CHECK(domtree_add(t, root, 1, 7, NULL) == -1, "add root refused");
+	CHECK(domtree_count(t) == 1, "count after refused root");
+	CHECK(!domtree_match(t, q, &v, &off), "other.net matched");
 	qlen = wire("www.example.com", q);
 	CHECK(domtree_match(t, q, &v, &off) && v == 1 && off == 4,
-	    "www.example.com with root listed: value %u off %zu", v, off);
+	    "www.example.com: value %u off %zu", v, off);
+	(void)qlen;
 	domtree_free(t);
 }
 
@@ -275,22 +269,35 @@ struct walk_state {
 	size_t calls, bad;
 };
 
+/* The index of a big-tree name, read back from its first label. */
+static size_t
+big_index(const uint8_t *name, size_t len)
+{
+	size_t i = 0, k;
+
+	if (len < 3 || name[1] != 'n')
+		return SIZE_MAX;
+	for (k = 2; k < 1 + (size_t)name[0]; k++)
+		i = i * 10 + (size_t)(name[k] - '0');
+	return i;
+}
+
 static void
 walk_fn(void *arg, const uint8_t *name, size_t len, uint32_t value)
 {
 	struct walk_state *ws = arg;
 	uint8_t w[DNAME_MAXWIRE];
-	size_t n;
+	size_t n, i = big_index(name, len);
 
 	ws->calls++;
-	if (value >= BIG) {
+	if (i >= BIG) {
 		ws->bad++;
 		return;
 	}
-	n = big_name(value, w);
-	if (n != len || memcmp(w, name, n) != 0)
+	n = big_name(i, w);
+	if (n != len || memcmp(w, name, n) != 0 || value != (i & 0xffff))
 		ws->bad++;
-	ws->seen[value]++;
+	ws->seen[i]++;
 }
 
 static void
@@ -304,7 +311,7 @@ test_big(void)
 
 	for (i = 0; i < BIG; i++) {
 		n = big_name(i, w);
-		if (domtree_add(t, w, n, (uint32_t)i, NULL) != 0)
+		if (domtree_add(t, w, n, (uint32_t)(i & 0xffff), NULL) != 0)
 			errors++;
 	}
 	CHECK(errors == 0, "big: %zu adds failed", errors);
@@ -315,7 +322,7 @@ test_big(void)
 	/* re-adding changes nothing */
 	for (i = 0; i < BIG; i += 1000) {
 		n = big_name(i, w);
-		domtree_add(t, w, n, 0xffffffffU, NULL);
+		domtree_add(t, w, n, DOMTREE_MAX_VALUE, NULL);
 	}
 	CHECK(domtree_count(t) == BIG, "big: count after dups %zu",
 	    domtree_count(t));
@@ -324,7 +331,8 @@ test_big(void)
 	errors = 0;
 	for (i = 0; i < BIG; i += 997) {
 		n = big_name(i, w);
-		if (!domtree_match(t, w, &v, &off) || v != i || off != 0) {
+		if (!domtree_match(t, w, &v, &off) || v != (i & 0xffff) ||
+		    off != 0) {
 			if (errors++ < 5)
 				CHECK(0, "big: exact n%zu: v %u off %zu", i,
 				    v, off);
@@ -332,7 +340,8 @@ test_big(void)
 		q[0] = 3;
 		memcpy(q + 1, "www", 3);
 		memcpy(q + 4, w, n);
-		if (!domtree_match(t, q, &v, &off) || v != i || off != 4) {
+		if (!domtree_match(t, q, &v, &off) || v != (i & 0xffff) ||
+		    off != 4) {
 			if (errors++ < 5)
 				CHECK(0, "big: below n%zu: v %u off %zu", i,
 				    v, off);
@@ -388,6 +397,178 @@ test_empty(void)
 	domtree_free(t);
 }
 
+/* Values up to DOMTREE_MAX_VALUE are kept; larger ones are refused and
+ * add nothing. */
+static void
+test_value_limit(void)
+{
+	struct domtree *t = domtree_new();
+	uint8_t w[DNAME_MAXWIRE], w2[DNAME_MAXWIRE];
+	size_t n = wire("max.example", w), n2 = wire("over.example", w2), off;
+	uint32_t v = 0;
+
+	CHECK(domtree_add(t, w, n, DOMTREE_MAX_VALUE, NULL) == 0, "add max");
+	CHECK(domtree_match(t, w, &v, &off) && v == DOMTREE_MAX_VALUE,
+	    "max value read back as %u", v);
+	CHECK(domtree_add(t, w2, n2, DOMTREE_MAX_VALUE + 1, NULL) == -1,
+	    "value over the maximum accepted");
+	CHECK(!domtree_match(t, w2, &v, &off), "refused name was added");
+	CHECK(domtree_count(t) == 1, "count %zu", domtree_count(t));
+	domtree_free(t);
+}
+
+/* A tree and its view answer alike. */
+static void
+compare_view(const char *label, const struct domtree *t,
+    const struct domtree *view)
+{
+	size_t i, calls = 0;
+
+	CHECK(domtree_count(view) == domtree_count(t), "%s: count %zu vs %zu",
+	    label, domtree_count(view), domtree_count(t));
+	for (i = 0; i < N(match_cases); i++) {
+		uint8_t q[DNAME_MAXWIRE];
+		uint32_t v1 = 0, v2 = 0;
+		size_t o1 = 0, o2 = 0;
+		bool h1, h2;
+
+		wire(match_cases[i].qname, q);
+		h1 = domtree_match(t, q, &v1, &o1);
+		h2 = domtree_match(view, q, &v2, &o2);
+		CHECK(h1 == h2 && (!h1 || (v1 == v2 && o1 == o2)),
+		    "%s: %s: tree %d/%u/%zu, view %d/%u/%zu", label,
+		    match_cases[i].qname, h1, v1, o1, h2, v2, o2);
+	}
+	domtree_walk(view, count_fn, &calls);
+	CHECK(calls == domtree_count(t), "%s: walk %zu", label, calls);
+}
+
+static void
+test_view(void)
+{
+	struct domtree *t = domtree_new(), *view;
+	uint8_t *blob, *copy, w[DNAME_MAXWIRE];
+	size_t size, i, cut, n, refused = 0;
+	const char *why;
+	uint64_t rng = 12345;
+
+	for (i = 0; i < N(listed); i++)
+		add(t, listed[i], (uint32_t)i + 1);
+	for (i = 0; i < 1000; i++) {	/* enough to grow the table */
+		n = big_name(i, w);
+		domtree_add(t, w, n, (uint32_t)(i & 0xffff), NULL);
+	}
+	size = domtree_blob_size(t);
+	CHECK(size % 8 == 0 && size > 0, "blob size %zu", size);
+	blob = malloc(size);
+	domtree_blob_write(t, blob);
+
+	why = NULL;
+	view = domtree_view(blob, size, &why);
+	CHECK(view != NULL, "view of a good blob: %s", why ? why : "?");
+	if (view != NULL) {
+		compare_view("view", t, view);
+		CHECK(domtree_add(view, w, n, 1, NULL) == -1,
+		    "domtree_add on a view succeeded");
+		wire("new.example", w);
+		CHECK(domtree_add(view, w, dname_len(w), 1, NULL) == -1,
+		    "domtree_add of a new name on a view succeeded");
+		domtree_free(view);
+	}
+
+	/* an empty tree serialises too */
+	{
+		struct domtree *e = domtree_new(), *ev;
+		size_t es = domtree_blob_size(e);
+		uint8_t *eb = malloc(es);
+		uint32_t v;
+		size_t off;
+
+		domtree_blob_write(e, eb);
+		ev = domtree_view(eb, es, &why);
+		CHECK(ev != NULL && domtree_count(ev) == 0, "empty view");
+		if (ev != NULL) {
+			wire("example.com", w);
+			CHECK(!domtree_match(ev, w, &v, &off), "empty view hit");
+			domtree_free(ev);
+		}
+		free(eb);
+		domtree_free(e);
+	}
+
+	/* every cut is refused, in an exact-size buffer */
+	for (cut = 0; cut < size; cut += cut < 64 ? 1 : 211) {
+		size_t len = cut;
+
+		copy = malloc(len ? len : 8);
+		memcpy(copy, blob, len);
+		why = NULL;
+		view = domtree_view(copy, len, &why);
+		if (view != NULL) {
+			/* only the zero padding may be missing */
+			CHECK(len >= size - 7, "cut to %zu of %zu accepted",
+			    len, size);
+			domtree_free(view);
+		} else
+			CHECK(why != NULL, "cut to %zu: no reason", len);
+		free(copy);
+	}
+
+	/* bad magic, misaligned */
+	copy = malloc(size + 8);
+	memcpy(copy, blob, size);
+	copy[0] ^= 0xff;
+	why = NULL;
+	CHECK(domtree_view(copy, size, &why) == NULL, "bad magic accepted");
+	memcpy(copy + 1, blob, size);
+	view = domtree_view(copy + 1, size, &why);
+	CHECK(view == NULL, "misaligned blob accepted");
+	domtree_free(view);
+	free(copy);
+
+	/* random corruption: refused, or a view that reads only inside the
+	 * blob (ASan watches the exact-size buffer) */
+	copy = malloc(size);
+	for (i = 0; i < 1000; i++) {
+		size_t k, flips = 1 + i % 4;
+
+		memcpy(copy, blob, size);
+		for (k = 0; k < flips; k++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			/* aim at the header and slots as often as the
+			 * arena */
+			copy[(rng >> 16) % (i % 2 ? size : 16 + 8 * 64)] ^=
+			    (uint8_t)(1u << (rng % 8));
+		}
+		view = domtree_view(copy, size, &why);
+		if (view == NULL) {
+			refused++;
+			continue;
+		}
+		{
+			size_t j, calls = 0, off;
+			uint32_t v;
+			uint8_t q[DNAME_MAXWIRE];
+
+			for (j = 0; j < N(match_cases); j++) {
+				wire(match_cases[j].qname, q);
+				(void)domtree_match(view, q, &v, &off);
+			}
+			domtree_walk(view, count_fn, &calls);
+			CHECK(calls == domtree_count(view),
+			    "corrupt view %zu: walk %zu, count %zu", i,
+			    calls, domtree_count(view));
+		}
+		domtree_free(view);
+	}
+	CHECK(refused > 0, "no corruption was refused");
+	free(copy);
+	free(blob);
+	domtree_free(t);
+}
+
 int
 main(void)
 {
@@ -396,5 +577,7 @@ main(void)
 	test_root();
 	test_merge();
 	test_big();
+	test_value_limit();
+	test_view();
 	return unit_exit();
 }

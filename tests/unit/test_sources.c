@@ -588,8 +588,8 @@ test_manifest_good(void)
 	char want[600];
 	static const char *const nothing[] = { NULL };
 	static const char *const url[] = {
-		"sources.ini:17: url sources are fetched by `cordon compile`;"
-		" not supported yet", NULL,
+		"sources.ini:17: [source remote]: url sources are fetched by "
+		"`cordon compile`: load the policy.cpol it builds", NULL,
 	};
 
 	write_file("exchanges.domains", S("binance.com\n"));
