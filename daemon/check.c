@@ -7,6 +7,7 @@
 #include "check.h"
 #include "config.h"
 #include "diag.h"
+#include "geoip.h"
 #include "policy.h"
 #include "snapshot.h"
 
@@ -41,6 +42,40 @@ policy_answer_of(const struct config *cfg, struct policy_answer *pa)
 	memcpy(pa->sinkhole_aaaa, cfg->sinkhole_aaaa, 16);
 }
 
+static int
+attach_geoip(const struct config *cfg, struct policy *p, struct diag *d)
+{
+	struct geoip *g;
+	char err[512];
+
+	if (cfg->country_db[0] == '\0' && cfg->asn_db[0] == '\0') {
+		if (cfg->nblock_countries > 0 || cfg->nblock_asns > 0)
+			diag_add(d, cfg->path, 0, "[policy] block_countries "
+			    "and block_asns need [geoip] country_db or asn_db");
+		return cfg->nblock_countries > 0 || cfg->nblock_asns > 0 ?
+		    -1 : 0;
+	}
+	if ((g = geoip_open(cfg->country_db, cfg->asn_db, err,
+	    sizeof(err))) == NULL) {
+		diag_add(d, cfg->path, 0, "[geoip] %s", err);
+		return -1;
+	}
+	if (cfg->nblock_countries > 0 && !geoip_has_country(g)) {
+		diag_add(d, cfg->path, 0, "[policy] block_countries needs "
+		    "[geoip] country_db");
+		geoip_free(g);
+		return -1;
+	}
+	if (cfg->nblock_asns > 0 && !geoip_has_asn(g)) {
+		diag_add(d, cfg->path, 0, "[policy] block_asns needs an AS "
+		    "database ([geoip] asn_db)");
+		geoip_free(g);
+		return -1;
+	}
+	policy_set_geoip(p, g);
+	return 0;
+}
+
 int
 check_load(const char *config_path, struct diag *d, struct config **cfgp,
     struct policy **policyp)
@@ -54,7 +89,8 @@ check_load(const char *config_path, struct diag *d, struct config **cfgp,
 		return -1;
 	policy_answer_of(cfg, &pa);
 	p = policy_load(cfg->lists, &pa, d);
-	if (p == NULL) {
+	if (p == NULL || attach_geoip(cfg, p, d) == -1) {
+		policy_unref(p);
 		config_free(cfg);
 		return -1;
 	}

@@ -5,6 +5,7 @@
  * previous build in DIR, the policy id).  Every file is written through
  * a temporary file and a rename, so a failed build leaves DIR as it was.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -22,7 +23,9 @@
 #include "domtree.h"
 #include "export.h"
 #include "fetch.h"
+#include "geoip.h"
 #include "json.h"
+#include "netaddr.h"
 #include "policy.h"
 #include "snapshot.h"
 #include "sources.h"
@@ -35,6 +38,12 @@ struct build {
 	const char *dir;
 	unsigned exports;
 	bool strict;
+	bool geoip;			/* --geoip: annotate ranges */
+	const char *country_db;
+	const char *asn_db;
+	unsigned wide4, wide6;		/* warn about ranges wider */
+	struct geoip *geo;
+	size_t geo_warnings;
 	struct manifest *m;
 	struct diag **ds;		/* per source, then the manifest's */
 	struct source_stats *stats;
@@ -44,11 +53,28 @@ struct build {
 	size_t export_counts[EXPORT_NFORMATS];
 };
 
+static int
+parse_width(const char *text, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*text == '/')
+		text++;
+	v = strtoul(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: cordon compile MANIFEST -o DIR "
 	    "[--export FMT,...] [--strict]\n"
+	    "       [--geoip --country-db FILE --asn-db FILE "
+	    "[--wide4 N] [--wide6 N]]\n"
 	    "  formats: rpz, hosts, dnsmasq, unbound, nft, ipset, domains, "
 	    "cidr, all\n");
 }
@@ -140,6 +166,121 @@ write_changes(FILE *f, const struct build *b)
 	domtree_free(before);
 }
 
+/* ---- --geoip: where the listed ranges are ---- */
+
+struct geo_walk {
+	struct build *b;
+	FILE *f;			/* report.json, or NULL: warn only */
+	size_t n;
+};
+
+static int
+bit_at(const uint8_t *a, int i)
+{
+	return a[i / 8] >> (7 - i % 8) & 1;
+}
+
+/* Prefix length of lo..hi, or -1 when it is not a prefix. */
+static int
+prefix_bits(int family, const uint8_t *lo, const uint8_t *hi)
+{
+	int nbits = family == AF_INET ? 32 : 128, i = 0, bits;
+
+	while (i < nbits && bit_at(lo, i) == bit_at(hi, i))
+		i++;
+	for (bits = i; i < nbits; i++)
+		if (bit_at(lo, i) != 0 || bit_at(hi, i) != 1)
+			return -1;
+	return bits;
+}
+
+static const struct source *
+source_of(const struct build *b, const struct policy_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < b->m->nsources; i++)
+		if (policy_list_at(b->policy, i) == l)
+			return &b->m->sources[i];
+	return NULL;
+}
+
+static void
+warn_range(struct geo_walk *gw, const char *range, const struct source *src,
+    const char *fmt, const char *arg)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), fmt, arg);
+	fprintf(stderr, "cordon: %s:%zu: [source %s] %s: %s\n",
+	    src->manifest ? src->manifest : gw->b->manifest_path, src->line,
+	    src->name, range, why);
+	gw->b->geo_warnings++;
+	if (gw->f != NULL) {
+		fputs(gw->n ? "," : "", gw->f);
+		json_put_string(gw->f, why);
+		gw->n++;
+	}
+}
+
+static void
+geo_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
+    const struct policy_list *l, bool allow)
+{
+	struct geo_walk *gw = arg;
+	struct build *b = gw->b;
+	const struct source *src = source_of(b, l);
+	struct geo_info first, last;
+	char range[128], json[256], a[INET6_ADDRSTRLEN], z[INET6_ADDRSTRLEN];
+	int bits = prefix_bits(family, lo, hi);
+	size_t before;
+
+	inet_ntop(family, lo, a, sizeof(a));
+	inet_ntop(family, hi, z, sizeof(z));
+	if (bits >= 0)
+		snprintf(range, sizeof(range), "%s/%d", a, bits);
+	else
+		snprintf(range, sizeof(range), "%s-%s", a, z);
+	geoip_lookup(b->geo, family, lo, &first);
+	geoip_lookup(b->geo, family, hi, &last);
+	geo_info_json(&first, json, sizeof(json));
+	fprintf(gw->f, "%s{\"range\":\"%s\",\"list\":", gw->n ? "," : "",
+	    range);
+	json_put_string(gw->f, l->name);
+	fprintf(gw->f, ",\"kind\":\"%s\",\"geo\":%s,\"warnings\":[",
+	    allow ? "allow" : "block", json);
+	before = gw->n;
+	gw->n = 0;
+	if (src != NULL && src->offshore && first.country[0] != '\0' &&
+	    strcmp(first.country, b->m->home_country) == 0)
+		warn_range(gw, range, src, "marked offshore but geolocates in "
+		    "%s (home_country)", first.country);
+	if (src != NULL && strcmp(first.country, last.country) != 0)
+		warn_range(gw, range, src, "spans countries (first address %s)",
+		    first.country[0] ? first.country : "unknown");
+	if (src != NULL && !allow && bits >= 0 && (unsigned)bits <
+	    (family == AF_INET ? b->wide4 : b->wide6)) {
+		char limit[32];
+
+		snprintf(limit, sizeof(limit), "/%u",
+		    family == AF_INET ? b->wide4 : b->wide6);
+		warn_range(gw, range, src, "wider than %s: almost always a "
+		    "mistake", limit);
+	}
+	gw->n = before + 1;
+	fputs("]}", gw->f);
+}
+
+static void
+write_geo(FILE *f, struct build *b)
+{
+	struct geo_walk gw = { b, f, 0 };
+
+	fputs("\"ranges\":[", f);
+	policy_walk_ranges(b->policy, geo_range, &gw);
+	fprintf(f, "],\"geo_warnings\":%zu,", b->geo_warnings);
+}
+
 /* ---- report.json ---- */
 
 /* Bad lines are "FILE:LINE: reason" messages: split them back up. */
@@ -204,7 +345,7 @@ write_source(FILE *f, const struct build *b, size_t i)
 }
 
 static void
-write_report_body(FILE *f, const struct build *b)
+write_report_body(FILE *f, struct build *b)
 {
 	char ts[32];
 	time_t now = time(NULL);
@@ -236,12 +377,14 @@ write_report_body(FILE *f, const struct build *b)
 		    b->export_counts[i]);
 	}
 	fputs("},", f);
+	if (b->geo != NULL)
+		write_geo(f, b);
 	write_changes(f, b);
 	fputs("}\n", f);
 }
 
 static int
-write_report(const struct build *b, struct diag *d)
+write_report(struct build *b, struct diag *d)
 {
 	char *path = path_in(b->dir, "report.json"), *tmp;
 	FILE *f;
@@ -352,6 +495,7 @@ build(struct build *b)
 	struct policy_answer pa = { 0 };
 	struct diag *d = diag_new();
 	size_t i, n, bad = 0;
+	char err[512];
 	int rc = 1;
 
 	if ((b->m = manifest_load(b->manifest_path, d)) == NULL)
@@ -375,6 +519,11 @@ build(struct build *b)
 			diag_print(b->ds[i], stderr);
 		goto out;
 	}
+	if (b->geoip && (b->geo = geoip_open(b->country_db ? b->country_db :
+	    "", b->asn_db ? b->asn_db : "", err, sizeof(err))) == NULL) {
+		diag_add(d, b->manifest_path, 0, "--geoip: %s", err);
+		goto out;
+	}
 	b->policy = policy_build(b->m, &pa, b->ds, b->stats);
 	for (i = 0; i < n; i++) {
 		diag_print(b->ds[i], stderr);
@@ -388,6 +537,8 @@ build(struct build *b)
 	    policy_id(b->policy));
 	if (bad > 0)
 		printf(", %zu bad lines skipped", bad);
+	if (b->geo_warnings > 0)
+		printf(", %zu GeoIP warnings", b->geo_warnings);
 	printf("\n");
 	rc = b->strict && bad > 0 ? 1 : 0;
 out:
@@ -402,6 +553,7 @@ out:
 	free(b->stats);
 	policy_unref(b->policy);
 	policy_unref(b->previous);
+	geoip_free(b->geo);
 	manifest_free(b->m);
 	return rc;
 }
@@ -413,9 +565,14 @@ cmd_compile(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "strict", no_argument, NULL, 's' },
+		{ "geoip", no_argument, NULL, 'g' },
+		{ "country-db", required_argument, NULL, 'C' },
+		{ "asn-db", required_argument, NULL, 'A' },
+		{ "wide4", required_argument, NULL, '4' },
+		{ "wide6", required_argument, NULL, '6' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct build b = { 0 };
+	struct build b = { .wide4 = 16, .wide6 = 32 };
 	const char *why;
 	int ch;
 
@@ -435,6 +592,24 @@ cmd_compile(int argc, char **argv)
 		case 's':
 			b.strict = true;
 			break;
+		case 'g':
+			b.geoip = true;
+			break;
+		case 'C':
+			b.country_db = optarg;
+			break;
+		case 'A':
+			b.asn_db = optarg;
+			break;
+		case '4':
+		case '6':
+			if (parse_width(optarg, ch == '4' ? 32 : 128,
+			    ch == '4' ? &b.wide4 : &b.wide6) == -1) {
+				fprintf(stderr, "cordon: --wide%c %s: not a prefix "
+				    "length\n", ch, optarg);
+				return 2;
+			}
+			break;
 		default:
 			usage();
 			return 2;
@@ -445,6 +620,11 @@ cmd_compile(int argc, char **argv)
 		return 2;
 	}
 	b.manifest_path = argv[optind];
+	if (b.geoip != (b.country_db != NULL || b.asn_db != NULL)) {
+		fprintf(stderr, "cordon: --geoip needs --country-db FILE and/or "
+		    "--asn-db FILE (and they need --geoip)\n");
+		return 2;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ch = build(&b);
 	curl_global_cleanup();

@@ -311,8 +311,83 @@ set_allow(struct config *cfg, const struct option *o, const char *value,
 	return each_item(value, add_prefix, &l);
 }
 
-/* Keys whose features come with later work are accepted (the contract
- * names them) and stored as text. */
+struct code_list {
+	struct config *cfg;
+	const char **why;
+};
+
+static int
+add_country(void *arg, const char *item)
+{
+	struct code_list *l = arg;
+	char (*v)[3];
+
+	if (strlen(item) != 2 || !isalpha((unsigned char)item[0]) ||
+	    !isalpha((unsigned char)item[1])) {
+		*l->why = "not a two-letter ISO 3166 country code";
+		return -1;
+	}
+	v = realloc(l->cfg->block_countries,
+	    (l->cfg->nblock_countries + 1) * sizeof(*v));
+	if (v == NULL)
+		abort();
+	v[l->cfg->nblock_countries][0] = (char)toupper((unsigned char)item[0]);
+	v[l->cfg->nblock_countries][1] = (char)toupper((unsigned char)item[1]);
+	v[l->cfg->nblock_countries][2] = '\0';
+	l->cfg->block_countries = v;
+	l->cfg->nblock_countries++;
+	return 0;
+}
+
+static int
+set_countries(struct config *cfg, const struct option *o, const char *value,
+    const char **why)
+{
+	struct code_list l = { cfg, why };
+
+	free(cfg->block_countries);
+	cfg->block_countries = NULL;
+	cfg->nblock_countries = 0;
+	return each_item(value, add_country, &l);
+}
+
+static int
+add_asn(void *arg, const char *item)
+{
+	struct code_list *l = arg;
+	unsigned long v;
+	uint32_t *a;
+	char *end;
+
+	if (strncasecmp(item, "AS", 2) == 0)
+		item += 2;
+	errno = 0;
+	v = strtoul(item, &end, 10);
+	if (!isdigit((unsigned char)item[0]) || *end != '\0' || errno != 0 ||
+	    v == 0 || v > UINT32_MAX) {
+		*l->why = "not an AS number (use 64500 or AS64500)";
+		return -1;
+	}
+	a = realloc(l->cfg->block_asns, (l->cfg->nblock_asns + 1) * sizeof(*a));
+	if (a == NULL)
+		abort();
+	a[l->cfg->nblock_asns++] = (uint32_t)v;
+	l->cfg->block_asns = a;
+	return 0;
+}
+
+static int
+set_asns(struct config *cfg, const struct option *o, const char *value,
+    const char **why)
+{
+	struct code_list l = { cfg, why };
+
+	free(cfg->block_asns);
+	cfg->block_asns = NULL;
+	cfg->nblock_asns = 0;
+	return each_item(value, add_asn, &l);
+}
+
 #define OFF(f) offsetof(struct config, f)
 static const struct option options[] = {
 	{ "server", "listen", set_listen, 0, "127.0.0.1:53, [::1]:53", 0, 0 },
@@ -342,9 +417,8 @@ static const struct option options[] = {
 	{ "policy", "check_cname", set_bool, OFF(check_cname), "yes", 0, 0 },
 	{ "policy", "check_answer_ips", set_bool, OFF(check_answer_ips),
 	    "yes", 0, 0 },
-	{ "policy", "block_countries", set_str, OFF(block_countries), "", 0,
-	    0 },
-	{ "policy", "block_asns", set_str, OFF(block_asns), "", 0, 0 },
+	{ "policy", "block_countries", set_countries, 0, "", 0, 0 },
+	{ "policy", "block_asns", set_asns, 0, "", 0, 0 },
 	{ "geoip", "country_db", set_str, OFF(country_db), "", 0, 0 },
 	{ "geoip", "asn_db", set_str, OFF(asn_db), "", 0, 0 },
 	{ "log", "blocked", set_str, OFF(log_blocked), "", 0, 0 },
@@ -535,6 +609,8 @@ config_free(struct config *cfg)
 			free(*FIELD(cfg, &options[i], char *));
 	free(cfg->listen);
 	free(cfg->allow);
+	free(cfg->block_countries);
+	free(cfg->block_asns);
 	free(cfg->upstreams);
 	free(cfg->path);
 	free(cfg);

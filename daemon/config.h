@@ -52,8 +52,10 @@ struct config {
 	uint32_t block_ttl;		/* seconds */
 	bool check_cname;
 	bool check_answer_ips;
-	char *block_countries;
-	char *block_asns;
+	char (*block_countries)[3];	/* upper-case ISO codes */
+	size_t nblock_countries;
+	uint32_t *block_asns;
+	size_t nblock_asns;
 
 	/* [geoip] */
 	char *country_db;

@@ -338,6 +338,9 @@ start(struct daemon *d)
 	diag_free(dg);
 	if (rc == -1)
 		return -1;
+	if (d->cfg->country_db[0] == '\0' && d->cfg->asn_db[0] == '\0')
+		log_warn("no GeoIP database configured ([geoip] country_db, "
+		    "asn_db): audit lines carry no country or AS");
 	d->slot = policy_slot_new(p);
 	if (open_logs(d) == -1)
 		return -1;

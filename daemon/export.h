@@ -15,6 +15,34 @@
 struct diag;
 struct policy;
 
+/*
+ * What each format holds ("top" names: blocked names with no blocked
+ * name above them closer than an allow entry; "exceptions": allow
+ * entries whose closest listed ancestor is blocked; "blocked ranges":
+ * the addresses the policy blocks, the most specific range deciding,
+ * merged).  count is the number of entries below.
+ *   rpz      zone $ORIGIN rpz.cordon. (SOA, NS): "name CNAME ." and
+ *            "*.name CNAME ." per top name, the same with rpz-passthru.
+ *            per exception, rpz-ip triggers for blocked ranges and
+ *            passthru ones for ranges an allow range takes out of a
+ *            block range; count: names + IP triggers.  Names too long
+ *            to fit under the origin are left out (a comment says so).
+ *   hosts    "0.0.0.0 name" for every blocked name (hosts files match
+ *            exact names only); exceptions cannot be said.
+ *   dnsmasq  "address=/name/" per top name, "server=/name/#" per
+ *            exception.
+ *   unbound  a server: clause of local-zone lines, always_nxdomain per
+ *            top name and transparent per exception (for include:).
+ *   nft      table inet cordon, interval sets blocked_v4, blocked_v6;
+ *            reloadable (the sets are flushed first).
+ *   ipset    ipset restore input: hash:net sets cordon_v4, cordon_v6,
+ *            filled as *_new and swapped in, so it also reloads.
+ *   domains  one top name a line: the format has no exceptions, so a
+ *            name an allow entry takes out is blocked by its parent.
+ *   cidr     one prefix a line, the blocked ranges.
+ * Every file opens with comment lines naming the format, the count and
+ * the policy id.  Names are in DNS canonical order, ranges by address.
+ */
 enum export_format {
 	EXPORT_RPZ,
 	EXPORT_HOSTS,

@@ -67,6 +67,8 @@ write_queries(struct evbuffer *out, const struct server_stats *st)
 			    "trigger=\"%s\"} %llu\n", st->lists[i].name,
 			    trigger_names[t],
 			    (unsigned long long)st->lists[i].blocked[t]);
+	evbuffer_add_printf(out, "cordon_blocked_total{list=\"geoip\","
+	    "trigger=\"geo\"} %llu\n", (unsigned long long)st->q.geo_blocked);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include "cidr.h"
 #include "diag.h"
 #include "domtree.h"
+#include "geoip.h"
 #include "policy.h"
 #include "snapshot.h"
 
@@ -22,6 +23,7 @@ struct policy {
 	atomic_uint refs;
 	struct policy_parts parts;
 	struct policy_answer answer;
+	struct geoip *geo;
 };
 
 #define VALUE(list, kind) ((uint32_t)(list) << 1 | ((kind) == KIND_ALLOW))
@@ -308,7 +310,21 @@ policy_unref(struct policy *p)
 	    atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	parts_clear(&p->parts);
+	geoip_free(p->geo);
 	free(p);
+}
+
+void
+policy_set_geoip(struct policy *p, struct geoip *g)
+{
+	geoip_free(p->geo);
+	p->geo = g;
+}
+
+const struct geoip *
+policy_geoip(const struct policy *p)
+{
+	return p->geo;
 }
 
 bool

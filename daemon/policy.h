@@ -20,6 +20,7 @@
 struct cidr;
 struct diag;
 struct domtree;
+struct geoip;
 struct policy;
 
 /* One source a policy was built from.  Borrowed from the policy. */
@@ -98,6 +99,15 @@ size_t policy_format_range(const struct addr_verdict *v, char *buf,
 
 /* Number of address ranges. */
 size_t policy_ranges(const struct policy *p);
+
+/*
+ * Gives the policy its GeoIP databases (takes ownership of g; NULL for
+ * none).  Only while the policy is being built, before anyone else holds
+ * a reference: afterwards a policy never changes.
+ */
+void policy_set_geoip(struct policy *p, struct geoip *g);
+/* The GeoIP databases loaded with the policy, or NULL. */
+const struct geoip *policy_geoip(const struct policy *p);
 
 /* Hex digest identifying the content (16 characters). */
 const char *policy_id(const struct policy *p);

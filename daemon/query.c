@@ -14,12 +14,18 @@
 #include "cache.h"
 #include "config.h"
 #include "forward.h"
+#include "geoip.h"
 #include "policy.h"
 #include "query.h"
 #include "reply.h"
 #include "wire.h"
 
 #define ABUF_SIZE 65535
+#define GEO_CACHE_SLOTS 4096
+
+/* Answers blocked by [policy] block_countries / block_asns are counted
+ * and logged under this list. */
+static const struct policy_list geo_list = { "geoip", "geo", KIND_BLOCK };
 
 /* A forwarded query waiting for the upstream. */
 struct pending {
@@ -60,14 +66,16 @@ query_env_init(struct query_env *env, const struct config *cfg,
 	env->cfg = cfg;
 	env->slot = slot;
 	env->policy = policy_slot_get(slot, &env->policy_gen);
+	env->geo = policy_geoip(env->policy);
 	map_lists(env);
 	env->cache = cache_new(cfg->cache_size);
+	env->geo_cache = geo_cache_new(GEO_CACHE_SLOTS);
 	env->fwd = forward_new(base, cfg->upstreams, cfg->nupstreams,
 	    cfg->timeout_ms);
 	env->blocked_log = blocked_log;
 	env->query_log = query_log;
 	env->io = *io;
-	if (env->cache == NULL || env->fwd == NULL) {
+	if (env->cache == NULL || env->fwd == NULL || env->geo_cache == NULL) {
 		query_env_clear(env);
 		return -1;
 	}
@@ -82,6 +90,8 @@ query_env_clear(struct query_env *env)
 	env->fwd = NULL;
 	cache_free(env->cache);
 	env->cache = NULL;
+	geo_cache_free(env->geo_cache);
+	env->geo_cache = NULL;
 	policy_unref(env->policy);
 	env->policy = NULL;
 	free(env->lists);
@@ -132,16 +142,23 @@ query_env_refresh(struct query_env *env)
 	policy_unref(env->policy);
 	env->policy = policy_slot_get(env->slot, &env->policy_gen);
 	map_lists(env);
+	if (policy_geoip(env->policy) != env->geo) {
+		env->geo = policy_geoip(env->policy);
+		geo_cache_clear(env->geo_cache);
+	}
 }
 
 static void
 count_blocked(struct query_env *env, const struct policy_list *l,
     enum trigger t)
 {
-	size_t idx = (size_t)(l - policy_list_at(env->policy, 0));
-
 	env->stats.blocked++;
-	env->lists[env->list_slot[idx]].blocked[t]++;
+	if (l == &geo_list) {
+		env->stats.geo_blocked++;
+		return;
+	}
+	env->lists[env->list_slot[l - policy_list_at(env->policy, 0)]]
+	    .blocked[t]++;
 }
 
 static size_t
@@ -168,12 +185,54 @@ static const char *const trigger_names[TRIGGER_COUNT] = {
 	"qname", "cname", "ip", "geo",
 };
 
+/* {"client":{...},"answer":{...}|null}: what GeoIP knows of both ends. */
+static size_t
+geo_json(struct query_env *env, const struct client *c,
+    const struct block *bk, char *buf, size_t size)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
+	struct geo_info gi;
+	uint8_t addr[16];
+	int family = AF_INET;
+	size_t n, m;
+
+	if (sa->sa_family == AF_INET)
+		memcpy(addr, &((const struct sockaddr_in *)(const void *)sa)
+		    ->sin_addr, 4);
+	else {
+		family = AF_INET6;
+		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)
+		    ->sin6_addr, 16);
+	}
+	geo_cache_lookup(env->geo_cache, env->geo, family, addr, &gi);
+	n = (size_t)snprintf(buf, size, "{\"client\":");
+	if ((m = geo_info_json(&gi, buf + n, size - n)) == 0)
+		return 0;
+	n += m;
+	if (bk != NULL && bk->answer_ip[0] != '\0' &&
+	    (inet_pton(AF_INET, bk->answer_ip, addr) == 1 ||
+	    inet_pton(AF_INET6, bk->answer_ip, addr) == 1)) {
+		family = strchr(bk->answer_ip, ':') ? AF_INET6 : AF_INET;
+		geo_cache_lookup(env->geo_cache, env->geo, family, addr, &gi);
+		n += (size_t)snprintf(buf + n, size - n, ",\"answer\":");
+		if (n >= size || (m = geo_info_json(&gi, buf + n, size - n)) == 0)
+			return 0;
+		n += m;
+	} else
+		n += (size_t)snprintf(buf + n, size - n, ",\"answer\":null");
+	if (n + 2 > size)
+		return 0;
+	buf[n++] = '}';
+	buf[n] = '\0';
+	return n;
+}
+
 static void
 write_log(struct query_env *env, struct auditlog *log,
     const struct client *c, const struct dnsquery *q, const struct block *bk,
     const char *action)
 {
-	char qname[DNAME_MAXTEXT], body[AUDIT_LINE_MAX];
+	char qname[DNAME_MAXTEXT], body[AUDIT_LINE_MAX], geo[512];
 	struct audit_block b = { 0 };
 	size_t n;
 
@@ -192,6 +251,8 @@ write_log(struct query_env *env, struct auditlog *log,
 		b.answer_ip = bk->answer_ip[0] ? bk->answer_ip : NULL;
 	}
 	b.policy = policy_id(env->policy);
+	if (env->geo != NULL && geo_json(env, c, bk, geo, sizeof(geo)) > 0)
+		b.geo_json = geo;
 	n = audit_format_block(body, sizeof(body), &b);
 	if (n == 0 || auditlog_submit(log, body, n) == -1)
 		env->stats.log_dropped++;
@@ -235,30 +296,79 @@ struct inspection {
 };
 
 static bool
+inspect_name(struct inspection *in, const struct answer_item *it)
+{
+	struct verdict v;
+	struct block *bk = in->bk;
+
+	if (!in->env->cfg->check_cname ||
+	    !policy_check_name(in->env->policy, it->name, &v))
+		return false;
+	bk->list = v.list;
+	bk->trigger = TRIGGER_CNAME;
+	dname_to_text(it->name + v.rule_off, bk->rule, sizeof(bk->rule));
+	return true;
+}
+
+static bool
+in_countries(const struct config *cfg, const char *cc)
+{
+	size_t i;
+
+	for (i = 0; cc[0] != '\0' && i < cfg->nblock_countries; i++)
+		if (memcmp(cfg->block_countries[i], cc, 2) == 0)
+			return true;
+	return false;
+}
+
+static bool
+in_asns(const struct config *cfg, uint32_t asn)
+{
+	size_t i;
+
+	for (i = 0; asn != 0 && i < cfg->nblock_asns; i++)
+		if (cfg->block_asns[i] == asn)
+			return true;
+	return false;
+}
+
+/* [policy] block_countries / block_asns: where the address is. */
+static bool
+inspect_geo(struct inspection *in, int family, const uint8_t *addr)
+{
+	const struct config *cfg = in->env->cfg;
+	struct block *bk = in->bk;
+	struct geo_info gi;
+
+	if (in->env->geo == NULL ||
+	    (cfg->nblock_countries == 0 && cfg->nblock_asns == 0))
+		return false;
+	geo_cache_lookup(in->env->geo_cache, in->env->geo, family, addr, &gi);
+	if (in_countries(cfg, gi.country))
+		snprintf(bk->rule, sizeof(bk->rule), "country %s", gi.country);
+	else if (in_asns(cfg, gi.asn))
+		snprintf(bk->rule, sizeof(bk->rule), "AS%u", gi.asn);
+	else
+		return false;
+	bk->list = &geo_list;
+	bk->trigger = TRIGGER_GEO;
+	inet_ntop(family, addr, bk->answer_ip, sizeof(bk->answer_ip));
+	return true;
+}
+
+static bool
 inspect_item(void *arg, const struct answer_item *it)
 {
 	struct inspection *in = arg;
-	const struct config *cfg = in->env->cfg;
-	const struct policy *p = in->env->policy;
 	struct block *bk = in->bk;
+	struct addr_verdict av;
+	int family;
 
-	if (it->addr == NULL) {
-		struct verdict v;
-
-		if (!cfg->check_cname || !policy_check_name(p, it->name, &v))
-			return false;
-		bk->list = v.list;
-		bk->trigger = TRIGGER_CNAME;
-		dname_to_text(it->name + v.rule_off, bk->rule,
-		    sizeof(bk->rule));
-		return true;
-	} else {
-		int family = it->type == DNS_TYPE_A ? AF_INET : AF_INET6;
-		struct addr_verdict av;
-
-		if (!cfg->check_answer_ips ||
-		    !policy_check_addr(p, family, it->addr, &av))
-			return false;
+	if (it->addr == NULL)
+		return inspect_name(in, it);
+	family = it->type == DNS_TYPE_A ? AF_INET : AF_INET6;
+	if (in->env->cfg->check_answer_ips &&
+	    policy_check_addr(in->env->policy, family, it->addr, &av)) {
 		bk->list = av.list;
 		bk->trigger = TRIGGER_IP;
 		policy_format_range(&av, bk->rule, sizeof(bk->rule));
@@ -266,6 +376,10 @@ inspect_item(void *arg, const struct answer_item *it)
 		    sizeof(bk->answer_ip));
 		return true;
 	}
+	/* An allow range vouches for the address against GeoIP too. */
+	if (in->env->cfg->check_answer_ips && av.list != NULL)
+		return false;
+	return inspect_geo(in, family, it->addr);
 }
 
 /*
@@ -277,9 +391,12 @@ static bool
 inspect_answer(struct query_env *env, const uint8_t *msg, size_t len,
     struct block *bk)
 {
+	const struct config *cfg = env->cfg;
 	struct inspection in = { env, bk };
 
-	if (!env->cfg->check_cname && !env->cfg->check_answer_ips)
+	if (!cfg->check_cname && !cfg->check_answer_ips &&
+	    (env->geo == NULL || (cfg->nblock_countries == 0 &&
+	    cfg->nblock_asns == 0)))
 		return false;
 	bk->rule_off = 0;
 	bk->answer_ip[0] = '\0';

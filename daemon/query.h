@@ -34,6 +34,8 @@ struct event_base;
 struct cache;
 struct config;
 struct forwarder;
+struct geo_cache;
+struct geoip;
 struct policy;
 struct policy_slot;
 
@@ -58,6 +60,7 @@ struct query_stats {
 	uint64_t rcodes[24];		/* answers by rcode (BADVERS = 16) */
 	uint64_t dropped;		/* unreadable packets */
 	uint64_t blocked;
+	uint64_t geo_blocked;		/* by block_countries/block_asns */
 	uint64_t refused_acl;
 	uint64_t cache_hits;
 	uint64_t cache_misses;
@@ -107,6 +110,8 @@ struct query_env {
 	struct auditlog *query_log;	/* NULL when not configured */
 	struct query_io io;
 	struct query_stats stats;
+	struct geo_cache *geo_cache;	/* recent GeoIP lookups */
+	const struct geoip *geo;	/* the policy's, cached against */
 	struct list_counter *lists;	/* blocked per list name */
 	size_t nlists;
 	size_t *list_slot;		/* policy list index → lists[] */

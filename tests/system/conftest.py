@@ -1,7 +1,8 @@
 """Fixtures for cordon's system tests.
 
-`upstream` starts the stub upstream (upstream.py) on a free loopback port;
-`start_cordond(overrides)` writes a cordon.conf plus the default lists
+`upstream` is the stub upstream (upstream.py): one process per session on
+a free loopback port; each test counts only the queries logged since it
+began.  `start_cordond(overrides)` writes a cordon.conf plus the default lists
 into the test's tmp_path and starts the real `cordond -f -c CONF` on
 another free port, waits until it answers, and stops it by PID at the end
 (SIGTERM, SIGKILL after 5 s), asserting it exited 0.  The output of every
@@ -109,6 +110,7 @@ class Upstream:
         self.log = Path(workdir) / ("%s-queries.log" % name)
         self.errfile = Path(workdir) / ("%s.stderr" % name)
         self.proc = None
+        self.offset = 0     # queries() reads the log from here on
 
     @property
     def server(self):
@@ -117,12 +119,19 @@ class Upstream:
         return "%s:%d" % (self.address, self.port)
 
     def start(self):
+        """Spawns the stub; wait_ready() waits for its "ready" line."""
         with open(self.errfile, "wb") as err:
             self.proc = subprocess.Popen(
                 [PYTHON, UPSTREAM, "--port", str(self.port), "--address",
                  self.address, "--log", str(self.log)],
                 stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
         os.set_blocking(self.proc.stdout.fileno(), False)
+        self.ready = False
+        return self
+
+    def wait_ready(self):
+        if self.ready:
+            return self
         deadline = time.monotonic() + READY_TIMEOUT
         buf = b""
         while time.monotonic() < deadline:
@@ -130,22 +139,33 @@ class Upstream:
             if chunk:
                 buf += chunk
             if b"ready" in buf:
+                self.ready = True
                 return self
             if self.proc.poll() is not None:
                 break
-            time.sleep(0.02)
+            time.sleep(0.01)
         self.stop()
-        raise RuntimeError("upstream did not start:\n" + tail(self.errfile))
+        pytest.fail("upstream did not start:\n" + tail(self.errfile),
+                    pytrace=False)
 
     def stop(self):
         if self.proc is not None:
             stop_pid(self.proc)
             self.proc.stdout.close()
 
-    def queries(self):
-        """[(qname, qtype, proto)] in arrival order."""
+    def mark(self):
+        """Forgets the queries logged so far (each test starts afresh)."""
         try:
-            text = self.log.read_text()
+            self.offset = self.log.stat().st_size
+        except FileNotFoundError:
+            self.offset = 0
+
+    def queries(self):
+        """[(qname, qtype, proto)] in arrival order since mark()."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(self.offset)
+                text = f.read().decode("ascii", "replace")
         except FileNotFoundError:
             return []
         return [tuple(ln.split()) for ln in text.splitlines() if ln]
@@ -243,25 +263,35 @@ class Cordond:
         self.proc = None
         self.returncode = None
 
-    def start(self, ready_addr="127.0.0.1"):
+    def start(self, ready_addr="127.0.0.1", before_probe=None):
         require_program(CORDOND)
         with open(self.outfile, "ab") as out, open(self.errfile, "ab") as err:
             self.proc = subprocess.Popen(
                 [CORDOND, "-f", "-c", str(self.conf)], stdout=out,
                 stderr=err, stdin=subprocess.DEVNULL, cwd=self.workdir)
+        if before_probe:
+            before_probe()
         self.wait_ready(ready_addr)
         return self
 
     def wait_ready(self, addr, timeout=READY_TIMEOUT):
-        """Waits until any answer to a probe query comes back."""
+        """Waits until any answer to a probe query comes back.  One socket
+        for every probe, so a late answer (e.g. SERVFAIL after the
+        upstream timeout) still counts."""
         probe = helpers.make_query("ready.probe.test", "A").to_wire()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("cordond exited with %d at start:\n%s" % (
-                    self.proc.returncode, self.output()), pytrace=False)
-            if helpers.udp_raw(self.port, probe, addr, 0.2) is not None:
-                return
+        with socket.socket(helpers.family_of(addr), socket.SOCK_DGRAM) as s:
+            s.settimeout(0.05)
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    pytest.fail("cordond exited with %d at start:\n%s" % (
+                        self.proc.returncode, self.output()), pytrace=False)
+                s.sendto(probe, (addr, self.port))
+                try:
+                    s.recvfrom(65535)
+                    return
+                except (socket.timeout, ConnectionRefusedError):
+                    pass
         self.stop()
         pytest.fail("cordond did not answer within %.0fs:\n%s" % (
             timeout, self.output()), pytrace=False)
@@ -309,13 +339,27 @@ def _register(request, proc):
     request.node.cordon_procs.append(proc)
 
 
-@pytest.fixture
-def upstream(request, tmp_path):
-    up = Upstream(tmp_path)
-    _register(request, up)
+@pytest.fixture(scope="session")
+def _session_upstream(tmp_path_factory):
+    """One stub upstream for the whole session: it keeps no state between
+    queries, and each test counts only the queries logged since it began
+    (every test starts its own cordond, so no cache is shared)."""
+    up = Upstream(tmp_path_factory.mktemp("upstream"))
     up.start()
     yield up
     up.stop()
+
+
+@pytest.fixture
+def upstream(request, _session_upstream):
+    up = _session_upstream
+    up.wait_ready()
+    if up.proc.poll() is not None:
+        pytest.fail("the stub upstream died:\n" + up.output(),
+                    pytrace=False)
+    up.mark()
+    _register(request, up)
+    return up
 
 
 @pytest.fixture
@@ -345,7 +389,7 @@ def start_cordond(request, tmp_path, upstream):
             d.audit = Path(logs["blocked"])
         _register(request, d)
         started.append(d)
-        return d.start()
+        return d.start(before_probe=upstream.wait_ready)
 
     yield start
     problems = []

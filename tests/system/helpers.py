@@ -222,6 +222,18 @@ def block_records(lines):
     return out
 
 
+def wait_blocks(path, n, timeout=2.0):
+    """Waits until path holds n blocked-attempt lines; returns every line
+    and the records."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = read_lines(path, 0, 0)
+        blocks = block_records(lines)
+        if len(blocks) >= n or time.monotonic() >= deadline:
+            return lines, blocks
+        time.sleep(0.02)
+
+
 def verify_chain(lines):
     """Asserts seq counts up by one and prev chains every line to the one
     before, the first line to 64 zeros."""
@@ -311,3 +323,29 @@ LIST_FILES = {
     "feed.json": JSONFEED,
     "sources.ini": MANIFEST,
 }
+
+# Address lists for answer checks (added to the manifest only by the tests
+# that need them).
+BADNETS = """\
+# ranges answers must not point into
+198.51.100.0/24
+203.0.113.5
+203.0.113.10-203.0.113.20
+2001:db8:bad::/48
+"""
+GOODNETS = "198.51.100.200/29\n"
+CIDR_MANIFEST = MANIFEST + """
+[source badnets]
+file = badnets.cidr
+format = cidr
+category = offshore-hosting
+kind = block
+
+[source goodnets]
+file = goodnets.cidr
+format = cidr
+category = allowed
+kind = allow
+"""
+CIDR_FILES = {"badnets.cidr": BADNETS, "goodnets.cidr": GOODNETS,
+              "sources.ini": CIDR_MANIFEST}

@@ -22,7 +22,16 @@ such as "x7.nx.test." that still behave as "nx"):
   cname     CNAME to target.test., then target.test.'s A/AAAA
   big       TXT: 12 records of 240 octets (~3100 octets of answer)
   mid       TXT: one record of two strings (~400 octets of answer)
-  ttlN      the TTL of answer records is N (default 300)
+  ttlN      the TTL of answer records is N (default 300), and of the SOA
+            in negative answers (default 60)
+  ednsjunk  the answer's OPT (when the query had one) carries an unknown
+            option (65002) and an unassigned flag bit (0x4000)
+  spoof     over UDP, first two forged answers with A 6.6.6.6 (one with
+            the ID plus one, one with the right ID but the question
+            spoofed.test.), then the real answer 100 ms later
+  a-W-X-Y-Z        the A answer is W.X.Y.Z instead of 192.0.2.1
+  aaaa-G-G-..-G    the AAAA answer is the label after "aaaa-" with each
+                   "-" read as ":" (aaaa-2001-db8-bad--7 is 2001:db8:bad::7)
 
 Otherwise A -> 192.0.2.1, AAAA -> 2001:db8::1, TXT -> "stub", MX -> 10
 mx.test.; other types get NODATA.  The SOA is owned by "test." for names
@@ -66,8 +75,14 @@ TEST_ZONE = dns.name.from_text("test.")
 TARGET = dns.name.from_text("target.test.")
 TCP_IDLE = 30.0
 
-KEYWORDS = ("nx", "nodata", "fail", "drop", "slow", "cname", "big", "mid")
+KEYWORDS = ("nx", "nodata", "fail", "drop", "slow", "cname", "big", "mid",
+            "ednsjunk", "spoof")
+SPOOF_DELAY = 0.1
+JUNK_OPTION = 65002
+JUNK_FLAG = 0x4000
 TTL_LABEL = re.compile(r"^ttl(\d+)$")
+A_LABEL = re.compile(r"^a-(\d+)-(\d+)-(\d+)-(\d+)$")
+AAAA_LABEL = re.compile(r"^aaaa-([0-9a-f-]+)$")
 
 
 class QueryLog:
@@ -86,9 +101,9 @@ class QueryLog:
 
 
 def keywords_of(qname):
-    """Returns (set of keyword labels, ttl) for a query name."""
+    """Returns (set of keyword labels, ttl label value or None)."""
     found = set()
-    ttl = DEFAULT_TTL
+    ttl = None
     for label in qname.labels:
         text = label.decode("ascii", "replace").lower()
         if text in KEYWORDS:
@@ -99,15 +114,31 @@ def keywords_of(qname):
     return found, ttl
 
 
-def soa_rrset(qname):
+def soa_rrset(qname, ttl=None):
     zone = TEST_ZONE if qname.is_subdomain(TEST_ZONE) else dns.name.root
-    return dns.rrset.from_text(zone, SOA_TTL, "IN", "SOA", SOA_TEXT)
+    return dns.rrset.from_text(zone, SOA_TTL if ttl is None else ttl,
+                               "IN", "SOA", SOA_TEXT)
 
 
-def address_rrset(owner, qtype, ttl):
+def addresses_of(qname):
+    """(IPv4, IPv6) answer addresses for a query name."""
+    v4, v6 = "192.0.2.1", "2001:db8::1"
+    for label in qname.labels:
+        text = label.decode("ascii", "replace").lower()
+        m = A_LABEL.match(text)
+        if m:
+            v4 = ".".join(m.groups())
+        m = AAAA_LABEL.match(text)
+        if m:
+            v6 = m.group(1).replace("-", ":")
+    return v4, v6
+
+
+def address_rrset(qname, owner, qtype, ttl):
+    v4, v6 = addresses_of(qname)
     if qtype == dns.rdatatype.A:
-        return dns.rrset.from_text(owner, ttl, "IN", "A", "192.0.2.1")
-    return dns.rrset.from_text(owner, ttl, "IN", "AAAA", "2001:db8::1")
+        return dns.rrset.from_text(owner, ttl, "IN", "A", v4)
+    return dns.rrset.from_text(owner, ttl, "IN", "AAAA", v6)
 
 
 def txt_rrset(owner, kw, ttl):
@@ -124,7 +155,8 @@ def make_response(query):
     """Returns the response Message for a query, or None to stay silent."""
     qname = query.question[0].name
     qtype = query.question[0].rdtype
-    kw, ttl = keywords_of(qname)
+    kw, ttl_label = keywords_of(qname)
+    ttl = DEFAULT_TTL if ttl_label is None else ttl_label
     resp = dns.message.make_response(query, recursion_available=True,
                                      our_payload=OUR_PAYLOAD)
     resp.flags |= dns.flags.AA
@@ -133,8 +165,12 @@ def make_response(query):
             resp.use_edns(0, 0, OUR_PAYLOAD)
             resp.set_rcode(dns.rcode.BADVERS)
             return resp
-        resp.use_edns(0, query.ednsflags & dns.flags.DO, OUR_PAYLOAD,
-                      options=[])
+        flags = query.ednsflags & dns.flags.DO
+        options = []
+        if "ednsjunk" in kw:
+            flags |= JUNK_FLAG
+            options = [dns.edns.GenericOption(JUNK_OPTION, b"junk")]
+        resp.use_edns(0, flags, OUR_PAYLOAD, options=options)
     if "drop" in kw:
         return None
     if "fail" in kw:
@@ -143,10 +179,10 @@ def make_response(query):
         return resp
     if "nx" in kw:
         resp.set_rcode(dns.rcode.NXDOMAIN)
-        resp.authority.append(soa_rrset(qname))
+        resp.authority.append(soa_rrset(qname, ttl_label))
         return resp
     if "nodata" in kw:
-        resp.authority.append(soa_rrset(qname))
+        resp.authority.append(soa_rrset(qname, ttl_label))
         return resp
     owner = qname
     if "cname" in kw and qtype != dns.rdatatype.CNAME:
@@ -154,7 +190,7 @@ def make_response(query):
                                                TARGET.to_text()))
         owner = TARGET
     if qtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-        resp.answer.append(address_rrset(owner, qtype, ttl))
+        resp.answer.append(address_rrset(qname, owner, qtype, ttl))
     elif qtype == dns.rdatatype.TXT:
         resp.answer.append(txt_rrset(owner, kw, ttl))
     elif qtype == dns.rdatatype.MX:
@@ -164,7 +200,7 @@ def make_response(query):
         resp.answer.append(dns.rrset.from_text(qname, ttl, "IN", "CNAME",
                                                TARGET.to_text()))
     elif not resp.answer:
-        resp.authority.append(soa_rrset(qname))
+        resp.authority.append(soa_rrset(qname, ttl_label))
     return resp
 
 
@@ -212,12 +248,33 @@ def handle(wire, proto, log):
     return answer_wire(query, resp, limit)
 
 
+def forged_answers(wire):
+    """Two forged answers to a query: wrong ID; right ID, wrong question."""
+    query = parse_query(wire)
+    qname = query.question[0].name
+    out = []
+    for qid, name in ((query.id ^ 1, qname),
+                      (query.id, dns.name.from_text("spoofed.test."))):
+        fake = dns.message.make_query(name, "A")
+        fake.id = qid
+        fake.flags = dns.flags.QR | dns.flags.RD | dns.flags.RA
+        fake.answer.append(dns.rrset.from_text(name, 300, "IN", "A",
+                                               "6.6.6.6"))
+        out.append(fake.to_wire())
+    return out
+
+
 class UDPHandler(socketserver.BaseRequestHandler):
     def handle(self):
         data, sock = self.request
         out = handle(data, "udp", self.server.querylog)
-        if out is not None:
-            sock.sendto(out, self.client_address)
+        if out is None:
+            return
+        if "spoof" in keywords_of(parse_query(data).question[0].name)[0]:
+            for fake in forged_answers(data):
+                sock.sendto(fake, self.client_address)
+            time.sleep(SPOOF_DELAY)
+        sock.sendto(out, self.client_address)
 
 
 class TCPHandler(socketserver.BaseRequestHandler):

@@ -140,8 +140,10 @@ test_defaults(void)
 	CHECK(cfg->block_ttl == 60, "defaults: ttl %u", cfg->block_ttl);
 	CHECK(cfg->check_cname, "defaults: check_cname");
 	CHECK(cfg->check_answer_ips, "defaults: check_answer_ips");
-	CHECK_STR(cfg->block_countries, "", "defaults: block_countries");
-	CHECK_STR(cfg->block_asns, "", "defaults: block_asns");
+	CHECK(cfg->nblock_countries == 0, "defaults: block_countries %zu",
+	    cfg->nblock_countries);
+	CHECK(cfg->nblock_asns == 0, "defaults: block_asns %zu",
+	    cfg->nblock_asns);
 	CHECK_STR(cfg->country_db, "", "defaults: country_db");
 	CHECK_STR(cfg->asn_db, "", "defaults: asn_db");
 	CHECK_STR(cfg->log_blocked, "", "defaults: log blocked");
@@ -189,8 +191,8 @@ test_all_keys(void)
 	    "ttl = 5m\n"
 	    "check_cname = no\n"
 	    "check_answer_ips = off\n"
-	    "block_countries = KP, IR\n"
-	    "block_asns = 64500 64501\n"
+	    "block_countries = KP, ir\n"
+	    "block_asns = 64500 AS64501\n"
 	    "[geoip]\n"
 	    "country_db = /var/lib/geoip/country.mmdb\n"
 	    "asn_db = /var/lib/geoip/asn.mmdb\n"
@@ -256,8 +258,11 @@ test_all_keys(void)
 	CHECK(cfg->block_ttl == 300, "ttl %u", cfg->block_ttl);
 	CHECK(!cfg->check_cname, "check_cname");
 	CHECK(!cfg->check_answer_ips, "check_answer_ips");
-	CHECK_STR(cfg->block_countries, "KP, IR", "block_countries");
-	CHECK_STR(cfg->block_asns, "64500 64501", "block_asns");
+	CHECK(cfg->nblock_countries == 2 &&
+	    strcmp(cfg->block_countries[0], "KP") == 0 &&
+	    strcmp(cfg->block_countries[1], "IR") == 0, "block_countries");
+	CHECK(cfg->nblock_asns == 2 && cfg->block_asns[0] == 64500 &&
+	    cfg->block_asns[1] == 64501, "block_asns");
 	CHECK_STR(cfg->country_db, "/var/lib/geoip/country.mmdb",
 	    "country_db");
 	CHECK_STR(cfg->asn_db, "/var/lib/geoip/asn.mmdb", "asn_db");
@@ -525,6 +530,10 @@ test_errors(void)
 		    "unknown section [serverr]" },
 		{ "unknown key", "[policy]\nlists = a\nlist = b\n",
 		    resolv_path, 3, NULL, "unknown key \"list\"" },
+		{ "bad country", "[policy]\nlists = a\nblock_countries = "
+		    "CN, China\n", resolv_path, 3, NULL, "ISO 3166" },
+		{ "bad AS number", "[policy]\nlists = a\nblock_asns = AS0\n",
+		    resolv_path, 3, NULL, "AS number" },
 		{ "key outside a section", "threads = 2\n[policy]\n"
 		    "lists = a\n", resolv_path, 1, NULL, NULL },
 		{ "syntax", "[policy]\nlists = a\nthis is not ini\n",

@@ -1,0 +1,91 @@
+/*
+ * auditread: reads audit logs back for `cordon audit`.  A line reader
+ * for plain and gzip'd log files (large buffered reads, no allocation per
+ * line) and a small, strict JSON reader that turns one audit line into a
+ * record.  It checks no chain and prints nothing: audit.h hashes,
+ * cmd_audit.c decides what a broken line means.
+ */
+#ifndef CORDON_AUDITREAD_H
+#define CORDON_AUDITREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+
+struct auditread;
+
+/* One line of a log file; text is borrowed until the next call. */
+struct auditread_line {
+	const char *text;	/* without its newline; not NUL-terminated */
+	size_t len;
+	size_t lineno;		/* 1-based */
+	bool is_torn;		/* the file's last line has no newline */
+	bool is_long;		/* longer than AUDIT_LINE_MAX; text is empty */
+};
+
+/*
+ * Opens path for reading lines; gzip files (any name) are inflated,
+ * other files read as they are.  Returns a new reader (free with
+ * auditread_close()), or NULL with *why set to a static reason.
+ */
+struct auditread *auditread_open(const char *path, const char **why);
+
+/*
+ * Reads the next line into *line.  Returns 1, 0 at the end of the file,
+ * or -1 when the file cannot be read (a corrupt gzip stream, an I/O
+ * error) with *why set.
+ */
+int auditread_next(struct auditread *r, struct auditread_line *line,
+    const char **why);
+
+/* NULL is a no-op. */
+void auditread_close(struct auditread *r);
+
+/* A number member that was absent or null. */
+#define AUDITREAD_NONE (-1)
+
+/*
+ * The members of one audit line.  Strings are decoded (JSON escapes
+ * undone) and NUL-terminated, or NULL when the member is absent or null;
+ * they point into buf.  Numbers are AUDITREAD_NONE when absent or null.
+ * Blocked-attempt lines have event == NULL; event lines carry "policy"
+ * (the new policy id), "previous", "entries", "lists", "by" or "lost".
+ */
+struct auditread_rec {
+	uint64_t seq;
+	uint64_t ts_ms;		/* ts as ms since the epoch */
+	const char *ts;
+	const char *event;
+	const char *client;
+	int64_t port;
+	const char *proto, *qname, *qtype, *action, *trigger, *rule;
+	const char *list, *category, *answer_ip, *policy, *prev;
+	const char *client_country, *answer_country;	/* from "geo" */
+	int64_t client_asn, answer_asn;
+	bool has_geo;
+	const char *previous, *by;			/* policy events */
+	int64_t entries, lists, lost;
+	char buf[AUDIT_LINE_MAX + 1];
+};
+
+/*
+ * Reads the JSON object in line[0..len) into *rec.  Unknown members are
+ * skipped, so newer writers stay readable.  seq (a positive integer), ts
+ * (a timestamp) and prev (64 hex digits) are required.  Returns 0, or -1
+ * with *why set to a static reason when the line is not an audit line;
+ * never reads outside line[0..len).
+ */
+int auditread_parse(const char *line, size_t len, struct auditread_rec *rec,
+    const char **why);
+
+/*
+ * Parses an RFC 3339 time, "2026-11-23T05:19:33Z" (fraction and a
+ * +hh:mm offset allowed, 't' and ' ' for 'T', 'z' for 'Z') or a date
+ * "2026-11-23" (midnight UTC; *is_date says so).  Returns 0, or -1.
+ */
+int auditread_parse_time(const char *s, size_t len, uint64_t *ms,
+    bool *is_date);
+
+#endif

@@ -1,0 +1,449 @@
+"""`cordon audit verify|search|report` on logs written here in cordond's
+exact format (auditgen.py): verify passes an intact chain across rotated
+and gzip'd files and names the first broken line and what broke it;
+search filters and formats; report summarises in text and HTML."""
+
+import csv
+import gzip
+import io
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import auditgen as ag
+
+HERE = Path(__file__).resolve().parent
+CORDON = os.environ.get("CORDON") or str(HERE.parents[1] / "daemon" / "cordon")
+
+P1 = "5f3c1a0b2d4e6f70"
+P2 = "77aa01c2d3e4f506"
+CN = ag.geo_json("CN", 4134)
+
+
+def bodies():
+    """The known log: 10 lines, seq 1..10, two days and a bit."""
+    return [
+        ag.policy_body("2026-11-22T23:00:00.000Z", P1, None, 124, 3,
+                       "start"),
+        ag.block_body("2026-11-23T05:19:33.123Z", "192.0.2.7", 53211,
+                      "www.binance.com", "binance.com", "exchanges",
+                      geo=CN, policy=P1),
+        ag.block_body("2026-11-23T06:00:00.000Z", "192.0.2.8", 40001,
+                      "api.Binance.COM", "binance.com", "exchanges",
+                      proto="tcp", qtype="AAAA", geo=CN, policy=P1),
+        ag.block_body("2026-11-23T07:00:00.000Z", "198.51.100.20", 5353,
+                      "ico-launch.example", "ico-launch.example", "ico",
+                      category="ico", geo=ag.geo_json("US", 7922),
+                      policy=P1),
+        ag.block_body("2026-11-23T08:00:00.000Z", "2001:db8::5", 1234,
+                      "cdn.otc-desk.example", "203.0.113.0/24",
+                      "otc-ranges", category="otc", action="nodata",
+                      trigger="ip", answer_ip="203.0.113.9",
+                      geo=ag.geo_json(None, None, "SC", 64500), policy=P1),
+        ag.block_body("2026-11-24T01:00:00.000Z", "192.0.2.7", 53212,
+                      "notbinance.com", "notbinance.com", "exchanges",
+                      geo=CN, policy=P1),
+        ag.policy_body("2026-11-24T02:00:00.000Z", P2, P1, 130, 3,
+                       "signal"),
+        ag.block_body("2026-11-24T03:00:00.000Z", "192.0.2.9", 1000,
+                      "www.binance.com", "binance.com", "exchanges",
+                      policy=P2),
+        ag.block_body("2026-11-25T10:00:00.000Z", "10.1.2.3", 2000,
+                      "x,y.example", "x,y.example", "misc",
+                      category="misc", trigger="cname", policy=P2),
+        ag.block_body("2026-11-25T11:00:00.000Z", "192.0.2.7", 53213,
+                      "www.binance.com", "binance.com", "exchanges",
+                      policy=P2),
+    ]
+
+
+LINES = ag.chain(bodies())
+
+
+def run(*args):
+    p = subprocess.run([CORDON, "audit"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.fixture
+def log(tmp_path):
+    path = tmp_path / "blocked.log"
+    ag.write_lines(path, LINES)
+    return path
+
+
+def write(path, lines):
+    ag.write_lines(path, lines)
+    return path
+
+
+def seqs_of(json_out):
+    return [int(re.match(r'\{"seq":(\d+),', l).group(1))
+            for l in json_out.splitlines()]
+
+
+# verify
+
+def test_verify_intact_log(log):
+    rc, out, err = run("verify", log)
+    assert rc == 0, err
+    assert err == ""
+    assert "verified: 10 lines in 1 file, chain and sequence intact" in out
+    assert "seq:      1 .. 10" in out
+    assert ("ts:       2026-11-22T23:00:00.000Z .. "
+            "2026-11-25T11:00:00.000Z") in out
+    assert "%s (6 lines)" % P1 in out and "%s (4 lines)" % P2 in out
+    assert "gaps:     none" in out
+    assert ag.line_hash(LINES[-1]) in out
+
+
+def test_verify_across_rotated_files(tmp_path):
+    a = write(tmp_path / "blocked.log.1", LINES[:5])
+    b = write(tmp_path / "blocked.log", LINES[5:])
+    rc, out, err = run("verify", a, b)
+    assert rc == 0, err
+    assert "verified: 10 lines in 2 files" in out
+
+
+def test_verify_across_gzipped_file(tmp_path):
+    a = tmp_path / "blocked.log.2.gz"
+    with gzip.open(a, "wt", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(LINES[:4]) + "\n")
+    b = write(tmp_path / "blocked.log.1", LINES[4:7])
+    c = write(tmp_path / "blocked.log", LINES[7:])
+    rc, out, err = run("verify", a, b, c)
+    assert rc == 0, err
+    assert "verified: 10 lines in 3 files" in out
+
+
+def test_verify_later_file_alone_notes_the_start(tmp_path):
+    b = write(tmp_path / "blocked.log", LINES[5:])
+    rc, out, err = run("verify", b)
+    assert rc == 0
+    assert "verified: 5 lines in 1 file" in out
+    assert "%s:1: note: the log starts at seq 6" % b in err
+
+
+def expect_broken(path_or_paths, where, kind):
+    paths = path_or_paths if isinstance(path_or_paths, list) \
+        else [path_or_paths]
+    rc, out, err = run("verify", *paths)
+    assert rc == 1, (out, err)
+    first = err.splitlines()[0]
+    assert first.startswith("cordon: %s: %s" % (where, kind)), err
+    assert "verified" not in out
+    return first
+
+
+def test_verify_catches_edited_field(tmp_path):
+    lines = list(LINES)
+    lines[2] = lines[2].replace("api.Binance.COM", "api.example.org")
+    p = write(tmp_path / "log", lines)
+    msg = expect_broken(p, "%s:3" % p, "altered")
+    assert "prev member of %s:4" % p in msg
+
+
+def test_verify_catches_edited_prev(tmp_path):
+    lines = list(LINES)
+    lines[5] = lines[5][:-66] + "ab" * 32 + '"}'
+    p = write(tmp_path / "log", lines)
+    msg = expect_broken(p, "%s:6" % p, "altered")
+    assert "its prev member does not match the SHA-256 of %s:5" % p in msg
+
+
+def test_verify_catches_deleted_line(tmp_path):
+    lines = LINES[:3] + LINES[4:]
+    p = write(tmp_path / "log", lines)
+    msg = expect_broken(p, "%s:4" % p, "missing lines")
+    assert "seq jumps from 3 to 5 (1 line missing)" in msg
+
+
+def test_verify_catches_swapped_lines(tmp_path):
+    lines = list(LINES)
+    lines[4], lines[5] = lines[5], lines[4]
+    p = write(tmp_path / "log", lines)
+    expect_broken(p, "%s:5" % p, "reordered")
+
+
+def test_verify_catches_truncated_last_line(tmp_path):
+    p = tmp_path / "log"
+    data = ("\n".join(LINES) + "\n").encode()
+    p.write_bytes(data[:-30])
+    expect_broken(p, "%s:10" % p, "truncated")
+
+
+def test_verify_catches_removed_first_line_of_second_file(tmp_path):
+    a = write(tmp_path / "blocked.log.1", LINES[:5])
+    b = write(tmp_path / "blocked.log", LINES[6:])
+    msg = expect_broken([a, b], "%s:1" % b, "missing lines")
+    assert "seq jumps from 5 to 7" in msg
+
+
+def test_verify_catches_foreign_line(tmp_path):
+    lines = LINES[:3] + ['{"hello":"world"}'] + LINES[3:]
+    p = write(tmp_path / "log", lines)
+    expect_broken(p, "%s:4" % p, "not an audit line")
+
+
+def test_verify_catches_edit_in_last_line_of_first_file(tmp_path):
+    lines = list(LINES)
+    lines[4] = lines[4].replace('"nodata"', '"refused"')
+    a = write(tmp_path / "blocked.log.1", lines[:5])
+    b = write(tmp_path / "blocked.log", lines[5:])
+    expect_broken([a, b], "%s:5" % a, "altered")
+
+
+def gap_log(tmp_path):
+    b = bodies()
+    b.insert(3, ag.gap_body("2026-11-23T06:30:00.000Z", 3))
+    return write(tmp_path / "gaps.log", ag.chain(b))
+
+
+def test_verify_reports_gap_events(tmp_path):
+    p = gap_log(tmp_path)
+    rc, out, err = run("verify", p)
+    assert rc == 1
+    assert "cordon: %s:4: gap event: 3 lines lost" % p in err
+    assert "--allow-gaps" in err
+    assert "gaps:     1 gap event, 3 lines lost" in out
+
+
+def test_verify_allow_gaps(tmp_path):
+    p = gap_log(tmp_path)
+    rc, out, err = run("verify", "--allow-gaps", p)
+    assert rc == 0
+    assert "cordon: %s:4: gap event: 3 lines lost" % p in err
+    assert "verified: 11 lines" in out
+
+
+def test_verify_unreadable_file(tmp_path):
+    rc, out, err = run("verify", tmp_path / "nope.log")
+    assert rc == 1
+    assert err == "cordon: %s: No such file or directory\n" % (
+        tmp_path / "nope.log")
+
+
+def test_verify_corrupt_gzip(tmp_path, log):
+    p = tmp_path / "x.log.gz"
+    p.write_bytes(gzip.compress(log.read_bytes())[:-20])
+    rc, out, err = run("verify", p)
+    assert rc == 1
+    assert err.startswith("cordon: %s: " % p)
+
+
+@pytest.mark.parametrize("args", [
+    [], ["frob"], ["verify"], ["search"], ["report"],
+    ["verify", "--bogus", "x"],
+    ["search", "LOG", "--format", "xml"],
+    ["search", "LOG", "--since", "yesterday"],
+    ["search", "LOG", "--until", "2026-02-30"],
+    ["search", "LOG", "--client", "300.1.1.1"],
+    ["search", "LOG", "--client", "10.0.0.1/8"],
+    ["report", "LOG", "--format", "csv"],
+])
+def test_usage_errors(log, args):
+    rc, out, err = run(*[str(log) if a == "LOG" else a for a in args])
+    assert rc == 2
+    assert "usage: cordon audit verify" in err
+    assert out == ""
+
+
+# search
+
+@pytest.mark.parametrize("filters,want", [
+    ([], [2, 3, 4, 5, 6, 8, 9, 10]),
+    (["--domain", "binance.com"], [2, 3, 8, 10]),
+    (["--domain", "BINANCE.com."], [2, 3, 8, 10]),
+    (["--domain", "api.binance.com"], [3]),
+    (["--domain", "example"], [4, 5, 9]),
+    (["--client", "192.0.2.0/24"], [2, 3, 6, 8, 10]),
+    (["--client", "192.0.2.7"], [2, 6, 10]),
+    (["--client", "2001:db8::/32"], [5]),
+    (["--list", "exchanges"], [2, 3, 6, 8, 10]),
+    (["--list", "ico"], [4]),
+    (["--trigger", "ip"], [5]),
+    (["--trigger", "cname"], [9]),
+    (["--country", "cn"], [2, 3, 6]),
+    (["--country", "SC"], [5]),
+    (["--since", "2026-11-24"], [6, 8, 9, 10]),
+    (["--until", "2026-11-23"], [2, 3, 4, 5]),
+    (["--since", "2026-11-23T06:00:00Z", "--until",
+      "2026-11-23T07:00:00Z"], [3, 4]),
+    (["--since", "2026-11-23T07:00:00+01:00"], [3, 4, 5, 6, 8, 9, 10]),
+    (["--domain", "binance.com", "--client", "192.0.2.7",
+      "--since", "2026-11-24"], [10]),
+    (["--list", "nosuchlist"], []),
+])
+def test_search_filters(log, filters, want):
+    rc, out, err = run("search", log, "--format", "json", *filters)
+    assert rc == 0, err
+    assert seqs_of(out) == want
+
+
+def test_search_json_repeats_lines_exactly(log):
+    rc, out, err = run("search", log, "--format", "json", "--list", "ico")
+    assert rc == 0
+    assert out == LINES[3] + "\n"
+
+
+def test_search_csv(log):
+    rc, out, err = run("search", log, "--format", "csv", "--domain",
+                       "example")
+    assert rc == 0, err
+    assert out == (
+        "ts,client,port,proto,qname,qtype,action,trigger,rule,list,"
+        "category,answer_ip,seq\n"
+        "2026-11-23T07:00:00.000Z,198.51.100.20,5353,udp,"
+        "ico-launch.example,A,nxdomain,qname,ico-launch.example,ico,ico,,"
+        "4\n"
+        "2026-11-23T08:00:00.000Z,2001:db8::5,1234,udp,"
+        "cdn.otc-desk.example,A,nodata,ip,203.0.113.0/24,otc-ranges,otc,"
+        "203.0.113.9,5\n"
+        "2026-11-25T10:00:00.000Z,10.1.2.3,2000,udp,\"x,y.example\",A,"
+        "nxdomain,cname,\"x,y.example\",misc,misc,,9\n")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[3][4] == "x,y.example"
+
+
+def test_search_table(log):
+    rc, out, err = run("search", log, "--domain", "binance.com")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["SEQ", "TS", "CLIENT", "QNAME", "QTYPE",
+                                "ACTION", "TRIGGER", "LIST", "RULE"]
+    assert [l.split() for l in lines[1:]] == [
+        ["2", "2026-11-23T05:19:33.123Z", "192.0.2.7", "www.binance.com",
+         "A", "nxdomain", "qname", "exchanges", "binance.com"],
+        ["3", "2026-11-23T06:00:00.000Z", "192.0.2.8", "api.Binance.COM",
+         "AAAA", "nxdomain", "qname", "exchanges", "binance.com"],
+        ["8", "2026-11-24T03:00:00.000Z", "192.0.2.9", "www.binance.com",
+         "A", "nxdomain", "qname", "exchanges", "binance.com"],
+        ["10", "2026-11-25T11:00:00.000Z", "192.0.2.7", "www.binance.com",
+         "A", "nxdomain", "qname", "exchanges", "binance.com"],
+    ]
+    # aligned: every column starts at the same offset on every line
+    starts = [m.start() for m in re.finditer(r"\S+", lines[0])]
+    for l in lines[1:]:
+        assert [m.start() for m in re.finditer(r"\S+", l)] == starts
+
+
+def test_search_across_files_and_bad_line(tmp_path):
+    a = write(tmp_path / "a.log", LINES[:5] + ["garbage"])
+    b = write(tmp_path / "b.log", LINES[5:])
+    rc, out, err = run("search", a, b, "--format", "json")
+    assert rc == 1
+    assert "cordon: %s:6: not an audit line" % a in err
+    assert seqs_of(out) == [2, 3, 4, 5, 6, 8, 9, 10]
+
+
+# report
+
+def test_report_text(log):
+    rc, out, err = run("report", log)
+    assert rc == 0, err
+    assert "period:   2026-11-22T23:00:00.000Z .. 2026-11-25T11:00:00.000Z" \
+        " (seq 1 .. 10)" in out
+    assert "blocked:  8 attempts, 6 names, 6 clients" in out
+    assert "events:   2 (2 policy changes, 0 gaps)" in out
+    sec = sections(out)
+    assert sec["Blocked per day"] == [["2026-11-23", "4", "50.0%"],
+                                      ["2026-11-24", "2", "25.0%"],
+                                      ["2026-11-25", "2", "25.0%"]]
+    assert sec["Top 10 names"][0] == ["www.binance.com", "3", "37.5%"]
+    assert ["api.binance.com", "1", "12.5%"] in sec["Top 10 names"]
+    assert sec["Top 10 clients"][0] == ["192.0.2.7", "3", "37.5%"]
+    assert sec["By list"][0] == ["exchanges", "5", "62.5%"]
+    assert [r[0] for r in sec["By trigger"]] == ["qname", "cname", "ip"]
+    assert sec["By client country"] == [["CN", "3", "37.5%"],
+                                        ["US", "1", "12.5%"]]
+    assert sec["By answer country"] == [["SC", "1", "12.5%"]]
+    assert "  in force at the start: (none)" in out
+    assert ("  2026-11-22T23:00:00.000Z  %s replaces (none) (124 entries, "
+            "3 lists, by start)" % P1) in out
+    assert ("  2026-11-24T02:00:00.000Z  %s replaces %s (130 entries, "
+            "3 lists, by signal)" % (P2, P1)) in out
+    assert sec["Gaps"] == [["none"]]
+
+
+def sections(text):
+    """Report text -> {title: [row words]}."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        if line and not line.startswith(" ") and ":" not in line:
+            cur = out.setdefault(line, [])
+        elif cur is not None and line.startswith("  "):
+            cur.append(line.split())
+    return out
+
+
+def test_report_period_and_policy_in_force(log):
+    rc, out, err = run("report", log, "--since", "2026-11-24",
+                       "--until", "2026-11-24")
+    assert rc == 0, err
+    assert "blocked:  2 attempts" in out
+    assert "  in force at the start: %s" % P1 in out
+    assert "%s replaces %s" % (P2, P1) in out
+    assert "by start" not in out
+    assert sections(out)["Blocked per day"] == [["2026-11-24", "2",
+                                                 "100.0%"]]
+
+
+def test_report_policy_in_force_from_blocked_lines(tmp_path):
+    p = write(tmp_path / "log", LINES[1:])
+    rc, out, err = run("report", p, "--since", "2026-11-23T06:30:00Z")
+    assert rc == 0, err
+    assert "  in force at the start: %s\n" % P1 in out
+    assert "blocked:  6 attempts" in out
+
+
+def test_report_gaps(tmp_path):
+    p = gap_log(tmp_path)
+    rc, out, err = run("report", p)
+    assert rc == 0, err
+    assert sections(out)["Gaps"] == [["2026-11-23T06:30:00.000Z",
+                                      "%s:4" % p, "3", "lines", "lost"]]
+
+
+def test_report_html(tmp_path, log):
+    html = tmp_path / "report.html"
+    rc, out, err = run("report", log, "--html", html)
+    assert rc == 0, err
+    assert "Blocked per day" in out
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.rstrip().endswith("</html>")
+    assert "<style>" in page
+    assert page.count("<svg") >= 7
+    assert "<rect" in page
+    assert not re.search(r'(src|href)\s*=\s*["\']?\s*(https?:)?//', page)
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page.lower()
+    for text in ("Blocked per day", "Top 10 names", "Top 10 clients",
+                 "By list", "By trigger", "By client country", "Policies",
+                 "Gaps", "www.binance.com", P1, P2):
+        assert text in page
+
+
+def test_report_html_escapes_names(tmp_path):
+    lines = ag.chain([ag.block_body(
+        "2026-11-23T05:19:33.123Z", "192.0.2.7", 1, "<script>x</script>.ex",
+        "ex", "a&b\"list", policy=P1)])
+    p = write(tmp_path / "log", lines)
+    html = tmp_path / "r.html"
+    rc, out, err = run("report", p, "--html", html)
+    assert rc == 0, err
+    page = html.read_text()
+    assert "<script" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;.ex" in page
+    assert "a&amp;b&quot;list" in page
+
+
+def test_report_unwritable_html(log, tmp_path):
+    rc, out, err = run("report", log, "--html", tmp_path / "no" / "r.html")
+    assert rc == 1
+    assert "cordon: %s: No such file or directory" % (
+        tmp_path / "no" / "r.html") in err
