@@ -40,35 +40,53 @@ policy_answer_of(const struct config *cfg, struct policy_answer *pa)
 	pa->ttl = cfg->block_ttl;
 	memcpy(pa->sinkhole_a, cfg->sinkhole_a, 4);
 	memcpy(pa->sinkhole_aaaa, cfg->sinkhole_aaaa, 16);
+	pa->check_cname = cfg->check_cname;
+	pa->check_answer_ips = cfg->check_answer_ips;
+	pa->countries = (const char (*)[3])cfg->block_countries;
+	pa->ncountries = cfg->nblock_countries;
+	pa->asns = cfg->block_asns;
+	pa->nasns = cfg->nblock_asns;
 }
 
 static int
 attach_geoip(const struct config *cfg, struct policy *p, struct diag *d)
 {
+	bool wants_country = cfg->nblock_countries > 0;
+	bool wants_asn = cfg->nblock_asns > 0;
 	struct geoip *g;
 	char err[512];
 
 	if (cfg->country_db[0] == '\0' && cfg->asn_db[0] == '\0') {
-		if (cfg->nblock_countries > 0 || cfg->nblock_asns > 0)
-			diag_add(d, cfg->path, 0, "[policy] block_countries "
-			    "and block_asns need [geoip] country_db or asn_db");
-		return cfg->nblock_countries > 0 || cfg->nblock_asns > 0 ?
-		    -1 : 0;
+		if (wants_country)
+			diag_add(d, cfg->path, config_line(cfg, "policy",
+			    "block_countries"), "[policy] block_countries needs "
+			    "[geoip] country_db");
+		if (wants_asn)
+			diag_add(d, cfg->path, config_line(cfg, "policy",
+			    "block_asns"), "[policy] block_asns needs [geoip] "
+			    "asn_db");
+		return wants_country || wants_asn ? -1 : 0;
 	}
 	if ((g = geoip_open(cfg->country_db, cfg->asn_db, err,
 	    sizeof(err))) == NULL) {
-		diag_add(d, cfg->path, 0, "[geoip] %s", err);
+		/* geoip names the file; point at the key that named it. */
+		bool is_asn = cfg->asn_db[0] != '\0' &&
+		    strncmp(err, cfg->asn_db, strlen(cfg->asn_db)) == 0;
+
+		diag_add(d, cfg->path, config_line(cfg, "geoip",
+		    is_asn ? "asn_db" : "country_db"), "[geoip] %s", err);
 		return -1;
 	}
-	if (cfg->nblock_countries > 0 && !geoip_has_country(g)) {
-		diag_add(d, cfg->path, 0, "[policy] block_countries needs "
+	if (wants_country && !geoip_has_country(g)) {
+		diag_add(d, cfg->path, config_line(cfg, "policy",
+		    "block_countries"), "[policy] block_countries needs "
 		    "[geoip] country_db");
 		geoip_free(g);
 		return -1;
 	}
-	if (cfg->nblock_asns > 0 && !geoip_has_asn(g)) {
-		diag_add(d, cfg->path, 0, "[policy] block_asns needs an AS "
-		    "database ([geoip] asn_db)");
+	if (wants_asn && !geoip_has_asn(g)) {
+		diag_add(d, cfg->path, config_line(cfg, "policy", "block_asns"),
+		    "[policy] block_asns needs an AS database ([geoip] asn_db)");
 		geoip_free(g);
 		return -1;
 	}

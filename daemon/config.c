@@ -482,6 +482,19 @@ on_option(void *arg, const char *section, const char *key,
 		return -1;
 	}
 	st->seen[i] = true;
+	st->cfg->lines[i] = line;
+	return 0;
+}
+
+size_t
+config_line(const struct config *cfg, const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0 &&
+		    strcmp(options[i].key, key) == 0)
+			return cfg->lines[i];
 	return 0;
 }
 
@@ -570,6 +583,9 @@ config_load(const char *path, const char *resolv_conf, struct diag *d)
 	if (cfg == NULL)
 		abort();
 	cfg->path = xstrdup(path);
+	cfg->lines = calloc(NOPTIONS, sizeof(*cfg->lines));
+	if (cfg->lines == NULL)
+		abort();
 	set_defaults(cfg);
 	st.cfg = cfg;
 	st.d = d;
@@ -613,5 +629,6 @@ config_free(struct config *cfg)
 	free(cfg->block_asns);
 	free(cfg->upstreams);
 	free(cfg->path);
+	free(cfg->lines);
 	free(cfg);
 }

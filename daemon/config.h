@@ -68,7 +68,13 @@ struct config {
 	/* [control] */
 	char *control_http;
 	char *control_socket;
+
+	size_t *lines;			/* where each key was set; 0: default */
 };
+
+/* The line of cfg's file that set section/key, or 0 (default). */
+size_t config_line(const struct config *cfg, const char *section,
+    const char *key);
 
 /*
  * Reads path.  Every problem is recorded in d as FILE:LINE: reason; the

@@ -46,6 +46,7 @@ struct daemon {
 	struct event *signals[4];
 	struct loader *loader;
 	struct control *control;
+	bool pidfile_written;
 	uint64_t reloads_ok, reloads_failed;
 	double started, last_load;
 };
@@ -88,17 +89,53 @@ unix_now(void)
 	return query_wall_ms() / 1000.0;
 }
 
-/* What a reload changed that only a restart applies. */
+static bool
+same_bytes(const void *a, size_t na, const void *b, size_t nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na) == 0);
+}
+
+/*
+ * What a reload changed that only a restart applies.  A reload takes the
+ * lists, GeoIP databases and [policy] settings; sockets, threads, the
+ * cache, upstreams and log files stay as they were started.
+ */
 static void
 restart_notes(const struct config *old, const struct config *cfg,
     char *buf, size_t size)
 {
-	buf[0] = '\0';
-	if (old->nlisten != cfg->nlisten || memcmp(old->listen, cfg->listen,
-	    old->nlisten * sizeof(*old->listen)) != 0 ||
+	const char *changed = NULL;
+
+	if (!same_bytes(old->listen, old->nlisten * sizeof(*old->listen),
+	    cfg->listen, cfg->nlisten * sizeof(*cfg->listen)) ||
 	    old->threads != cfg->threads)
-		snprintf(buf, size, "; [server] listen/threads changed: "
-		    "restart to apply");
+		changed = "[server] listen/threads";
+	else if (!same_bytes(old->allow, old->nallow * sizeof(*old->allow),
+	    cfg->allow, cfg->nallow * sizeof(*cfg->allow)) ||
+	    old->tcp_idle_ms != cfg->tcp_idle_ms ||
+	    old->tcp_max_clients != cfg->tcp_max_clients ||
+	    old->edns_size != cfg->edns_size ||
+	    strcmp(old->user, cfg->user) != 0)
+		changed = "[server]";
+	else if (!same_bytes(old->upstreams, old->nupstreams *
+	    sizeof(*old->upstreams), cfg->upstreams, cfg->nupstreams *
+	    sizeof(*cfg->upstreams)) || old->timeout_ms != cfg->timeout_ms ||
+	    old->cache_size != cfg->cache_size ||
+	    old->cache_max_ttl != cfg->cache_max_ttl)
+		changed = "[upstream]";
+	else if (strcmp(old->log_blocked, cfg->log_blocked) != 0 ||
+	    strcmp(old->log_queries, cfg->log_queries) != 0)
+		changed = "[log]";
+	else if (strcmp(old->control_http, cfg->control_http) != 0 ||
+	    strcmp(old->control_socket, cfg->control_socket) != 0)
+		changed = "[control]";
+	buf[0] = '\0';
+	if (changed != NULL) {
+		snprintf(buf, size, "; %s changed: restart to apply it",
+		    changed);
+		log_warn("reload: %s changed in %s: restart to apply it",
+		    changed, cfg->path);
+	}
 }
 
 /* Runs on the main loop when the loader thread is done. */
@@ -357,14 +394,14 @@ start(struct daemon *d)
 		}
 		log_setup(false, LOG_LEVEL_INFO);
 	}
-	if (write_pidfile(d->cfg->pidfile) == -1 ||
-	    drop_privileges(d->cfg->user) == -1)
+	if (write_pidfile(d->cfg->pidfile) == -1)
 		return -1;
+	d->pidfile_written = d->cfg->pidfile[0] != '\0';
+	/* Control listeners are opened before privileges go: a port below
+	 * 1024, a socket owned by the service user. */
 	d->base = event_base_new();
 	if (d->base == NULL || setup_signals(d) == -1)
 		return -1;
-	log_policy_event(d, p, NULL, "start");
-	d->started = d->last_load = unix_now();
 	d->loader = loader_new(d->base, d->config_path, apply_reload, d);
 	d->control = control_new(d->base, d->cfg->control_http,
 	    d->cfg->control_socket, d->cfg->user, &ops, err, sizeof(err));
@@ -372,6 +409,10 @@ start(struct daemon *d)
 		log_err("%s", d->control == NULL ? err : "cannot start loader");
 		return -1;
 	}
+	if (drop_privileges(d->cfg->user) == -1)
+		return -1;
+	log_policy_event(d, p, NULL, "start");
+	d->started = d->last_load = unix_now();
 	if (server_start(d->server, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
@@ -398,7 +439,7 @@ stop(struct daemon *d)
 	if (d->base != NULL)
 		event_base_free(d->base);
 	policy_slot_free(d->slot);
-	if (d->cfg != NULL && d->cfg->pidfile[0] != '\0')
+	if (d->pidfile_written)
 		(void)unlink(d->cfg->pidfile);
 	config_free(d->cfg);
 }

@@ -6,6 +6,7 @@
  * policy.c's business.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -122,18 +123,40 @@ probe_schema(struct geodb *d)
 	return 0;
 }
 
+/* libmaxminddb reports an empty file or a directory as a failed read
+ * ("Invalid argument"); say what is wrong instead. */
 static int
-geodb_open(struct geodb *d, const char *path, char *err, size_t errlen)
+check_file(const char *path, char *err, size_t errlen)
 {
-	int rc = MMDB_open(path, MMDB_MODE_MMAP, &d->mmdb);
+	struct stat st;
 
-	if (rc == MMDB_FILE_OPEN_ERROR) {
+	if (stat(path, &st) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (rc == MMDB_IO_ERROR) {
-		snprintf(err, errlen, "%s: %s: %s", path, MMDB_strerror(rc),
-		    strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a MaxMind DB "
+		    "file", path);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size == 0) {
+		snprintf(err, errlen, "%s: empty file, not a MaxMind DB file",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+geodb_open(struct geodb *d, const char *path, char *err, size_t errlen)
+{
+	int rc;
+
+	if (check_file(path, err, errlen) != 0)
+		return -1;
+	rc = MMDB_open(path, MMDB_MODE_MMAP, &d->mmdb);
+	if (rc == MMDB_FILE_OPEN_ERROR || rc == MMDB_IO_ERROR) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (rc != MMDB_SUCCESS) {

@@ -102,6 +102,15 @@ write_upstream(struct evbuffer *out, const struct server_stats *st,
 		evbuffer_add_printf(out, "cordon_upstream_queries_total"
 		    "{server=\"%s\"} %llu\n", a,
 		    (unsigned long long)st->upstreams[i].sent);
+	}
+	head(out, "cordon_upstream_errors_total", "counter",
+	    "Tries that failed per upstream server (timeout, refused, "
+	    "SERVFAIL, unreachable).");
+	for (i = 0; i < st->nupstreams; i++) {
+		char a[64];
+
+		netaddr_format((const struct sockaddr *)&cfg->upstreams[i].ss, a,
+		    sizeof(a));
 		evbuffer_add_printf(out, "cordon_upstream_errors_total"
 		    "{server=\"%s\"} %llu\n", a,
 		    (unsigned long long)st->upstreams[i].errors);

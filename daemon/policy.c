@@ -206,11 +206,25 @@ policy_from_parts(struct policy_parts *parts, const struct policy_answer *pa)
 	atomic_init(&p->refs, 1);
 	p->parts = *parts;
 	memset(parts, 0, sizeof(*parts));
-	/* Field by field: the struct's padding must not reach anyone. */
-	p->answer.action = pa->action;
-	p->answer.ttl = pa->ttl;
-	memcpy(p->answer.sinkhole_a, pa->sinkhole_a, 4);
-	memcpy(p->answer.sinkhole_aaaa, pa->sinkhole_aaaa, 16);
+	p->answer = *pa;
+	p->answer.countries = NULL;
+	p->answer.asns = NULL;
+	if (pa->ncountries > 0) {
+		char (*c)[3] = calloc(pa->ncountries, sizeof(*c));
+
+		if (c == NULL)
+			abort();
+		memcpy(c, pa->countries, pa->ncountries * sizeof(*c));
+		p->answer.countries = (const char (*)[3])c;
+	}
+	if (pa->nasns > 0) {
+		uint32_t *a = calloc(pa->nasns, sizeof(*a));
+
+		if (a == NULL)
+			abort();
+		memcpy(a, pa->asns, pa->nasns * sizeof(*a));
+		p->answer.asns = a;
+	}
 	if (p->parts.id[0] == '\0')
 		compute_id(&p->parts);
 	return p;
@@ -311,6 +325,8 @@ policy_unref(struct policy *p)
 		return;
 	parts_clear(&p->parts);
 	geoip_free(p->geo);
+	free((void *)p->answer.countries);
+	free((void *)p->answer.asns);
 	free(p);
 }
 

@@ -301,7 +301,7 @@ inspect_name(struct inspection *in, const struct answer_item *it)
 	struct verdict v;
 	struct block *bk = in->bk;
 
-	if (!in->env->cfg->check_cname ||
+	if (!policy_answer(in->env->policy)->check_cname ||
 	    !policy_check_name(in->env->policy, it->name, &v))
 		return false;
 	bk->list = v.list;
@@ -311,23 +311,23 @@ inspect_name(struct inspection *in, const struct answer_item *it)
 }
 
 static bool
-in_countries(const struct config *cfg, const char *cc)
+in_countries(const struct policy_answer *pa, const char *cc)
 {
 	size_t i;
 
-	for (i = 0; cc[0] != '\0' && i < cfg->nblock_countries; i++)
-		if (memcmp(cfg->block_countries[i], cc, 2) == 0)
+	for (i = 0; cc[0] != '\0' && i < pa->ncountries; i++)
+		if (memcmp(pa->countries[i], cc, 2) == 0)
 			return true;
 	return false;
 }
 
 static bool
-in_asns(const struct config *cfg, uint32_t asn)
+in_asns(const struct policy_answer *pa, uint32_t asn)
 {
 	size_t i;
 
-	for (i = 0; asn != 0 && i < cfg->nblock_asns; i++)
-		if (cfg->block_asns[i] == asn)
+	for (i = 0; asn != 0 && i < pa->nasns; i++)
+		if (pa->asns[i] == asn)
 			return true;
 	return false;
 }
@@ -336,17 +336,16 @@ in_asns(const struct config *cfg, uint32_t asn)
 static bool
 inspect_geo(struct inspection *in, int family, const uint8_t *addr)
 {
-	const struct config *cfg = in->env->cfg;
+	const struct policy_answer *pa = policy_answer(in->env->policy);
 	struct block *bk = in->bk;
 	struct geo_info gi;
 
-	if (in->env->geo == NULL ||
-	    (cfg->nblock_countries == 0 && cfg->nblock_asns == 0))
+	if (in->env->geo == NULL || (pa->ncountries == 0 && pa->nasns == 0))
 		return false;
 	geo_cache_lookup(in->env->geo_cache, in->env->geo, family, addr, &gi);
-	if (in_countries(cfg, gi.country))
+	if (in_countries(pa, gi.country))
 		snprintf(bk->rule, sizeof(bk->rule), "country %s", gi.country);
-	else if (in_asns(cfg, gi.asn))
+	else if (in_asns(pa, gi.asn))
 		snprintf(bk->rule, sizeof(bk->rule), "AS%u", gi.asn);
 	else
 		return false;
@@ -367,7 +366,7 @@ inspect_item(void *arg, const struct answer_item *it)
 	if (it->addr == NULL)
 		return inspect_name(in, it);
 	family = it->type == DNS_TYPE_A ? AF_INET : AF_INET6;
-	if (in->env->cfg->check_answer_ips &&
+	if (policy_answer(in->env->policy)->check_answer_ips &&
 	    policy_check_addr(in->env->policy, family, it->addr, &av)) {
 		bk->list = av.list;
 		bk->trigger = TRIGGER_IP;
@@ -377,7 +376,8 @@ inspect_item(void *arg, const struct answer_item *it)
 		return true;
 	}
 	/* An allow range vouches for the address against GeoIP too. */
-	if (in->env->cfg->check_answer_ips && av.list != NULL)
+	if (policy_answer(in->env->policy)->check_answer_ips &&
+	    av.list != NULL)
 		return false;
 	return inspect_geo(in, family, it->addr);
 }
@@ -391,12 +391,11 @@ static bool
 inspect_answer(struct query_env *env, const uint8_t *msg, size_t len,
     struct block *bk)
 {
-	const struct config *cfg = env->cfg;
+	const struct policy_answer *pa = policy_answer(env->policy);
 	struct inspection in = { env, bk };
 
-	if (!cfg->check_cname && !cfg->check_answer_ips &&
-	    (env->geo == NULL || (cfg->nblock_countries == 0 &&
-	    cfg->nblock_asns == 0)))
+	if (!pa->check_cname && !pa->check_answer_ips &&
+	    (env->geo == NULL || (pa->ncountries == 0 && pa->nasns == 0)))
 		return false;
 	bk->rule_off = 0;
 	bk->answer_ip[0] = '\0';

@@ -74,7 +74,8 @@ struct worker {
 	struct event *publish_ev;	/* once a second */
 	pthread_mutex_t pub_lock;	/* guards pub and the flush list */
 	struct server_stats pub;
-	uint8_t (*flushes)[DNAME_MAXWIRE + 1];	/* [0] = 1: everything */
+	uint8_t (*flushes)[DNAME_MAXWIRE + 1];	/* [0] = 0: everything,
+						   1: the name after it */
 	size_t nflushes;
 	struct tcpconn conns;		/* sentinel */
 	size_t nconns, max_conns;
@@ -593,8 +594,8 @@ run_flushes(struct worker *w)
 
 	pthread_mutex_lock(&w->pub_lock);
 	for (i = 0; i < w->nflushes; i++)
-		cache_flush(w->env.cache, w->flushes[i][0] ? NULL :
-		    w->flushes[i] + 1);
+		cache_flush(w->env.cache, w->flushes[i][0] ?
+		    w->flushes[i] + 1 : NULL);
 	free(w->flushes);
 	w->flushes = NULL;
 	w->nflushes = 0;

@@ -258,12 +258,19 @@ read_lists(const uint8_t *base, const struct section *s, uint32_t n,
 	return NULL;
 }
 
+/*
+ * Reads the file into anonymous memory rather than mapping it: a file
+ * mapping dies with SIGBUS when someone truncates or rewrites the file in
+ * place (cp over it), and a snapshot must survive an admin's mistake.
+ * The tables are still used as they are read, without parsing.
+ */
 static const char *
 map_file(const char *path, struct policy_parts *pp)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	void *map;
+	uint8_t *map;
+	size_t got = 0;
 
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		if (fd != -1)
@@ -274,12 +281,29 @@ map_file(const char *path, struct policy_parts *pp)
 		close(fd);
 		return "truncated";
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED) {
+		close(fd);
 		return strerror(errno);
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, map + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got != (size_t)st.st_size) {
+		munmap(map, (size_t)st.st_size);
+		return "changed while it was read";
+	}
 	pp->map = map;
-	pp->map_len = (size_t)st.st_size;
+	pp->map_len = got;
+	(void)mprotect(map, (size_t)st.st_size, PROT_READ);
 	return NULL;
 }
 

@@ -681,3 +681,415 @@ def fmt_num(x, digits=0):
 
 def fmt_ratio(x):
     return "–" if x is None else "%.2f×" % x
+
+
+# ---------------------------------------------------------------- added for run-issue3
+
+def mem_status(pid):
+    """Every memory field of /proc/PID/status in kB (VmRSS, VmHWM, RssAnon,
+    RssFile, RssShmem, VmData, ...)."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            v = v.split()
+            if len(v) == 2 and v[1] == "kB":
+                out[k] = int(v[0])
+    return out
+
+
+def mapping_rss_kb(pid, suffix):
+    """Resident kB of the mappings of files whose path ends with `suffix`
+    (e.g. 'policy.cpol'), from /proc/PID/smaps; 0 when none is mapped."""
+    total, cur = 0, False
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                first = line.split(None, 1)[0]
+                if "-" in first and not first.endswith(":"):
+                    # a mapping header: "lo-hi perms offset dev inode [path]"
+                    parts = line.split()
+                    cur = len(parts) >= 6 and parts[5].endswith(suffix)
+                elif cur and first == "Rss:":
+                    total += int(line.split()[1])
+    except OSError:
+        return None
+    return total
+
+
+def poll_answer(port, name, want, deadline, proc=None, interval=0.001,
+                qtype=1):
+    """Like wait_for_rcode but with 1 ms resolution: one connected UDP
+    socket sends a query every `interval` (an ICMP port-unreachable comes
+    back at once as ECONNREFUSED while nothing listens) and any answer to
+    any query it sent counts.  Returns the monotonic time of the first
+    answer with rcode `want`, and the first other rcode seen (or None)."""
+    import select
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", port))
+    sent = set()
+    other = None
+    qid = random.randint(0, 65535)
+    try:
+        while True:
+            qid = (qid + 1) & 0xFFFF
+            sent.add(qid)
+            try:
+                s.send(_qwire(qid, name, qtype))
+            except ConnectionRefusedError:
+                pass
+            end = time.monotonic() + interval
+            while True:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                r, _, _ = select.select([s], [], [], left)
+                if not r:
+                    break
+                try:
+                    data = s.recv(4096)
+                except ConnectionRefusedError:
+                    continue        # nothing listening yet
+                if len(data) < 12 or struct.unpack("!H", data[:2])[0] not in sent:
+                    continue
+                rc = RCODES.get(data[3] & 0xF, str(data[3] & 0xF))
+                if rc == want:
+                    return time.monotonic(), other
+                if other is None:
+                    other = rc
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError("exited with status %s" % proc.returncode)
+            if time.monotonic() > deadline:
+                raise RuntimeError("no %s for %s within the deadline (saw %s)"
+                                   % (want, name, other))
+    finally:
+        s.close()
+
+
+def wait_ready_fast(server, probe_name, want="NXDOMAIN", timeout=120.0):
+    """Server.wait_ready with poll_answer (1 ms polling): seconds from
+    server.start() to the first `want` answer; also sets server.startup_s
+    and server.first_other."""
+    t, server.first_other = poll_answer(
+        server.port, probe_name, want, server.started_at + timeout,
+        proc=server.proc)
+    server.startup_s = t - server.started_at
+    return server.startup_s
+
+
+def run_timed(argv, cwd=None, stdout=None):
+    """Runs argv to completion.  Returns {'status', 'wall_s', 'cpu_s'
+    (user+system of the process and the children it waited for, from
+    wait4), 'user_s', 'sys_s', 'maxrss_kb', 'output' (stdout+stderr, unless
+    stdout is given)}."""
+    out = stdout if stdout is not None else subprocess.PIPE
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
+                         stderr=subprocess.STDOUT if stdout is None else out)
+    text = b""
+    if stdout is None:
+        text = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return {"status": p.returncode, "wall_s": wall,
+            "cpu_s": ru.ru_utime + ru.ru_stime, "user_s": ru.ru_utime,
+            "sys_s": ru.ru_stime, "maxrss_kb": ru.ru_maxrss,
+            "output": text.decode(errors="replace")}
+
+
+# ---------------------------------------------------------------- added for run-issue4 / run-issue5
+
+def start_stub_upstream(port, workdir, name="stub-upstream"):
+    """tests/system/upstream.py (dnspython, from the system tests) on the
+    load CPU: answers "a-W-X-Y-Z.<anything>" with A W.X.Y.Z, "cname" names
+    with a CNAME to target.test., "ttlN" sets the TTL (see its docstring).
+    Slow (Python), so only for priming caches.  Its query log is
+    server.query_log (one line per query it saw)."""
+    qlog = os.path.join(workdir, name + ".queries")
+    argv = ["/usr/bin/python3", os.path.join(REPO, "tests", "system",
+                                             "upstream.py"),
+            "--port", str(port), "--log", qlog]
+    s = Server(name, argv, port, workdir, cpu=LOAD_CPU).start()
+    s.query_log = qlog
+    s.wait_ready("probe.test", want="NOERROR", timeout=30)
+    return s
+
+
+def start_unbound_rc(port, upport, localzones, workdir, name="unbound",
+                     extra=""):
+    """Unbound as start_unbound() sets it up, plus remote control on a
+    unix socket without certificates (control-use-cert: no), for
+    `unbound-control reload`.  server.ctl(args...) runs unbound-control."""
+    conf = os.path.join(workdir, "%s-%d.conf" % (name, port))
+    sock = os.path.join(workdir, "%s-%d.ctl" % (name, port))
+    with open(conf, "w") as f:
+        f.write(f"""# written by tests/bench/lib.py (start_unbound_rc)
+server:
+    num-threads: 1
+    do-daemonize: no
+    interface: 127.0.0.1@{port}
+    port: {port}
+    access-control: 127.0.0.0/8 allow
+    do-ip6: no
+    chroot: ""
+    username: ""
+    directory: "{workdir}"
+    pidfile: ""
+    use-syslog: no
+    logfile: "{os.path.join(workdir, name + '-%d.log' % port)}"
+    verbosity: 1
+    do-not-query-localhost: no
+    so-reuseport: no
+    module-config: "iterator"
+    msg-cache-size: 64m
+    rrset-cache-size: 128m
+    num-queries-per-thread: 4096
+    outgoing-range: 8192
+    so-rcvbuf: 0
+    local-zone: "test." nodefault
+    include: "{localzones}"
+{extra}
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@{upport}
+
+remote-control:
+    control-enable: yes
+    control-interface: "{sock}"
+    control-use-cert: no
+""")
+    s = Server(name, ["unbound", "-d", "-c", conf], port, workdir)
+    s.conf = conf
+    s.ctl_sock = sock
+
+    def ctl(*args, timeout=120):
+        r = subprocess.run(["unbound-control", "-c", conf] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+        return r.returncode, r.stdout.decode(errors="replace")
+    s.ctl = ctl
+    return s.start()
+
+
+def reset_hwm(pid):
+    """Resets the process's peak RSS (VmHWM) to its current RSS
+    (`echo 5 > /proc/PID/clear_refs`, Linux >= 4.0).  True when it worked."""
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class MemSampler:
+    """Samples VmRSS of a process every `interval` seconds in a thread:
+    .samples is a list of (monotonic time, kB); .peak() the largest."""
+
+    def __init__(self, pid, interval=0.01):
+        import threading
+        self.pid, self.interval = pid, interval
+        self.samples = []
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                m = mem_kb(self.pid)
+            except OSError:
+                return
+            self.samples.append((time.monotonic(), m.get("VmRSS")))
+            self._stop.wait(self.interval)
+
+    def start(self):
+        self._t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._t.join(2)
+        return self
+
+    def peak(self, t0=None, t1=None):
+        xs = [kb for t, kb in self.samples if kb is not None and
+              (t0 is None or t >= t0) and (t1 is None or t <= t1)]
+        return max(xs) if xs else None
+
+
+def parse_dnsperf_intervals(text):
+    """dnsperf -S N prints "EPOCH.USEC: RATE" lines (wall-clock time at the
+    end of each interval, responses per second over it).  Returns a list
+    of (epoch seconds, rate)."""
+    return [(float(t), float(r)) for t, r in
+            re.findall(r"^(\d{9,}\.\d+): ([\d.]+)\s*$", text, re.M)]
+
+
+def percentile(xs, p):
+    """Nearest-rank percentile (p in 0..100) of the non-None values."""
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    k = max(0, min(len(xs) - 1, int(-(-p * len(xs) // 100)) - 1))
+    return xs[k]
+
+
+def _udp_probe(port, names, interval, duration, timeout, start_at, conn):
+    import select
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.connect(("127.0.0.1", port))
+    s.setblocking(False)
+    wires = [_qwire(0, n)[2:] for n in names]
+    pending = {}                 # qid -> row index
+    t_send, t_recv, rcode, which = [], [], [], []
+    while time.monotonic() < start_at:
+        time.sleep(min(0.01, max(0.0, start_at - time.monotonic())))
+    t0 = time.monotonic()
+    end = t0 + duration
+    nxt = t0
+    i = 0
+    qid = random.randint(0, 65535)
+    while True:
+        now = time.monotonic()
+        if now >= nxt and now < end:
+            qid = (qid + 1) & 0xFFFF
+            k = i % len(wires)
+            old = pending.pop(qid, None)         # 65536 in flight: forget
+            try:
+                s.send(struct.pack("!H", qid) + wires[k])
+            except OSError:
+                pass
+            pending[qid] = len(t_send)
+            t_send.append(now)
+            t_recv.append(None)
+            rcode.append(None)
+            which.append(k)
+            i += 1
+            nxt += interval
+            if nxt < now - 1.0:          # fell far behind: do not burst
+                nxt = now
+            continue
+        if now >= end + timeout or (now >= end and not pending):
+            break
+        wait = max(0.0, min(nxt, end + timeout) - now) if now < end else \
+            max(0.0, end + timeout - now)
+        r, _, _ = select.select([s], [], [], min(wait, 0.05))
+        if not r:
+            continue
+        while True:
+            try:
+                data = s.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            tr = time.monotonic()
+            if len(data) < 12:
+                continue
+            j = pending.pop(struct.unpack("!H", data[:2])[0], None)
+            if j is None:
+                continue
+            t_recv[j] = tr
+            rcode[j] = RCODES.get(data[3] & 0xF, str(data[3] & 0xF))
+    s.close()
+    # answers later than `timeout` count as lost
+    for j in range(len(t_send)):
+        if t_recv[j] is not None and t_recv[j] - t_send[j] > timeout:
+            t_recv[j], rcode[j] = None, None
+    conn.send((t_send, t_recv, rcode, which))
+    conn.close()
+
+
+class UdpProbe:
+    """A paced UDP sender in its own process (pinned like this harness):
+    every `interval` seconds from `start_at` (monotonic) for `duration`
+    seconds it sends the next of `names` (type A, cycling) to
+    127.0.0.1:port and records when the answer came back and its rcode.
+    Answers after `timeout` count as lost.  .result() gives a list of
+    (send time, receive time or None, rcode or None, name index), all
+    times on this machine's CLOCK_MONOTONIC.  Used as a per-query latency
+    sampler and, with one name and a 1 ms interval, as a verdict poller."""
+
+    def __init__(self, port, names, interval, duration, timeout=1.0,
+                 start_at=None):
+        import multiprocessing
+        ctx = multiprocessing.get_context("fork")
+        self._rx, tx = ctx.Pipe(duplex=False)
+        self._p = ctx.Process(target=_udp_probe, args=(
+            port, list(names), interval, duration, timeout,
+            start_at if start_at is not None else time.monotonic(), tx),
+            daemon=True)
+        self.duration, self.timeout = duration, timeout
+
+    def start(self):
+        self._p.start()
+        return self
+
+    def result(self, wait=None):
+        wait = wait if wait is not None else self.duration + self.timeout + 30
+        if not self._rx.poll(wait):
+            self._p.terminate()
+            raise RuntimeError("udp probe gave no result")
+        t_send, t_recv, rcode, which = self._rx.recv()
+        self._p.join(5)
+        return list(zip(t_send, t_recv, rcode, which))
+
+
+def compile_policy(cordon, manifest, outdir, timeout=1800):
+    """cordon compile MANIFEST -o OUTDIR: returns run_timed()'s dict plus
+    'cpol' (the path of OUTDIR/policy.cpol)."""
+    os.makedirs(outdir, exist_ok=True)
+    r = run_timed([cordon, "compile", manifest, "-o", outdir])
+    r["cpol"] = os.path.join(outdir, "policy.cpol")
+    if r["status"] != 0 or not os.path.exists(r["cpol"]):
+        raise RuntimeError("cordon compile %s failed (%s): %s"
+                           % (manifest, r["status"], r["output"][-600:]))
+    return r
+
+
+def replace_file(src, dst):
+    """Installs a copy of src as dst by rename (cp src dst.tmp; mv), as an
+    admin should: a process that mapped the old dst keeps a valid file."""
+    tmp = dst + ".tmp"
+    shutil.copyfile(src, tmp)
+    os.rename(tmp, dst)
+
+
+def http_get(port, path="/metrics", timeout=2.0):
+    """GET http://127.0.0.1:port/path; the body as text, or None."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
+                                    timeout=timeout) as r:
+            return r.read().decode(errors="replace")
+    except OSError:
+        return None
+
+
+def metric(text, name):
+    """Sum of the samples of one metric (all label sets) in Prometheus
+    text, or None when absent."""
+    if not text:
+        return None
+    tot, seen = 0.0, False
+    for line in text.splitlines():
+        if line.startswith(name) and (len(line) > len(name) and
+                                      line[len(name)] in " {"):
+            try:
+                tot += float(line.rsplit(None, 1)[1])
+                seen = True
+            except (ValueError, IndexError):
+                pass
+    return tot if seen else None
+
+
+def cordond_control(server):
+    """(http port, control socket path) from a config start_cordond wrote."""
+    with open(server.conf) as f:
+        text = f.read()
+    m = re.search(r"^http = 127\.0\.0\.1:(\d+)", text, re.M)
+    k = re.search(r"^socket = (.+)$", text, re.M)
+    return (int(m.group(1)) if m else None,
+            k.group(1).strip() if k else None)

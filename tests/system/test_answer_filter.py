@@ -526,3 +526,46 @@ def test_blocked_total_counts_cname_and_ip(start_cordond):
     assert want[cname] == 2 and want[ip] >= 1, recs
     got = metrics_until(mport, want)
     assert {k: got.get(k) for k in want} == want
+
+
+@pytest.mark.parametrize("rdtype,tag", [("MX", "q1"), ("TXT", "q2"),
+                                        ("CNAME", "q3")])
+def test_cname_check_covers_every_qtype(start_cordond, upstream, rdtype,
+                                        tag):
+    d = start_cordond(list_files=lists(hostnets=""))
+    q = "%s.cname.test" % tag
+    assert_blocked(d.udp(q, rdtype, edns=0), "chains")
+    assert upstream.count(q, rdtype) == 1
+    assert_one_record(d, q, "cname", "target.test", "chains", qtype=rdtype)
+
+
+def test_reload_applies_changed_check_cname(start_cordond):
+    """A reload re-reads cordon.conf; a [policy] switch changed there
+    applies, or the daemon says that it needs a restart."""
+    d = start_cordond(list_files=lists(hostnets=""))
+    assert_blocked(d.udp("s1.cname.test", "A", edns=0), "chains")
+    seen = len(d.errfile.read_bytes())
+    text = d.conf.read_text()
+    d.conf.write_text(text.replace("[policy]\n",
+                                   "[policy]\ncheck_cname = no\n", 1))
+    reload(d)
+    resp = d.udp("s2.cname.test", "A")
+    said = d.errfile.read_bytes()[seen:].decode(errors="replace")
+    if rcode_text(resp) != "NOERROR":
+        assert "check_cname" in said and "restart" in said, (
+            "check_cname = no ignored at reload, silently: %s\n%s" % (
+                rcode_text(resp), said))
+
+
+def test_chain_in_answer_fetched_over_tcp_is_checked(start_cordond,
+                                                     upstream):
+    """An answer too big for UDP comes back truncated and is fetched again
+    over TCP; that answer is inspected too."""
+    d = start_cordond(list_files=lists(hostnets=""))
+    q = "t1.big.cname.test"
+    resp = d.tcp(q, "TXT", edns=0)
+    assert_blocked(resp, "chains")
+    assert ("t1.big.cname.test.", "TXT", "tcp") in upstream.queries(), (
+        upstream.queries())
+    assert_one_record(d, q, "cname", "target.test", "chains", qtype="TXT",
+                      proto="tcp")

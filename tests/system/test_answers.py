@@ -2,6 +2,7 @@
 every answer follows (PRODUCT.md, "Answers")."""
 
 import dns.flags
+import dns.message
 import dns.name
 import pytest
 
@@ -18,6 +19,8 @@ def test_nxdomain_action_has_soa_of_rule_with_policy_ttl(start_cordond,
     soa = soa_of(resp)
     assert soa.name == dns.name.from_text("binance.com")
     assert soa.ttl == 45
+    # resolvers cache the denial for min(SOA TTL, MINIMUM) (RFC 2308)
+    assert soa[0].minimum >= 45
     assert upstream.count("www.binance.com") == 0
 
 
@@ -93,24 +96,31 @@ def test_blocked_answer_without_edns_has_no_opt(start_cordond, action):
     assert data is not None
     # ARCOUNT: no OPT, nothing else in additional either
     assert data[10:12] == b"\x00\x00"
+    resp = dns.message.from_wire(data)
+    if action == "nxdomain":
+        assert rcode_text(resp) == "NXDOMAIN"
+    else:
+        assert rrsets_of(resp.answer) == {("www.binance.com.", "A"):
+                                          ["0.0.0.0"]}
 
 
 QUESTION_CASES = [
-    ("WwW.BiNaNcE.CoM", "A"),          # blocked
-    ("WwW.ExAmPlE-fWd.TeSt", "A"),     # forwarded
-    ("MiXeD.nX.TeSt", "AAAA"),         # forwarded, NXDOMAIN
+    ("WwW.BiNaNcE.CoM", "A", "NXDOMAIN"),          # blocked
+    ("WwW.ExAmPlE-fWd.TeSt", "A", "NOERROR"),      # forwarded
+    ("MiXeD.nX.TeSt", "AAAA", "NXDOMAIN"),         # forwarded denial
 ]
 
 
-@pytest.mark.parametrize("qname,rdtype", QUESTION_CASES)
-def test_question_echoed_byte_for_byte(cordond, qname, rdtype):
-    for edns in (None, 0):
+@pytest.mark.parametrize("qname,rdtype,rcode", QUESTION_CASES)
+def test_question_echoed_byte_for_byte(cordond, qname, rdtype, rcode):
+    for edns in (None, 0, None):    # the last one from the cache
         q = make_query(qname, rdtype, edns=edns)
         wire = q.to_wire()
         data = udp_raw(cordond.port, wire)
         assert data is not None
         assert data[4:6] == b"\x00\x01", "QDCOUNT"
         assert question_bytes(data) == question_bytes(wire)
+        assert rcode_text(dns.message.from_wire(data)) == rcode
 
 
 def test_cached_answer_echoes_the_new_question_case(cordond, upstream):
@@ -134,6 +144,8 @@ def test_header_id_rd_copied_qr_ra_set(cordond, qname, rd):
         assert flags & dns.flags.RA
         assert bool(flags & dns.flags.RD) == rd
         assert (flags >> 11) & 0xF == 0, "opcode QUERY"
+        want = 3 if "binance" in qname else 0
+        assert flags & 0xF == want, "rcode %d" % (flags & 0xF)
 
 
 def test_answers_to_tcp_follow_the_same_rules(cordond):

@@ -8,13 +8,24 @@ import dns.opcode
 import dns.rcode
 import pytest
 
-from helpers import make_query, rcode_text, udp_query, udp_raw
+from helpers import ede_list, make_query, rcode_text, udp_query, udp_raw
 
 # a blocked name, a forwarded one, a forwarded NXDOMAIN
 NAMES = ["www.binance.com", "edns.test", "edns.nx.test"]
 UNKNOWN_OPTIONS = [dns.edns.GenericOption(65001, b"\xde\xad\xbe\xef"),
                    dns.edns.GenericOption(65500, b"")]
 Z_BITS = 0x7FFF     # the EDNS flag bits after DO, all unassigned
+EXPECTED = {"www.binance.com": "NXDOMAIN", "edns.test": "NOERROR",
+            "edns.nx.test": "NXDOMAIN"}
+
+
+def assert_kind(resp, qname):
+    """The answer is the one expected for qname: a made-up block (with EDE
+    when EDNS was used), a forwarded answer or a forwarded denial."""
+    assert rcode_text(resp) == EXPECTED[qname], resp
+    is_blocked = "binance" in qname
+    if resp.edns >= 0:
+        assert ([c for c, _ in ede_list(resp)] == [15]) == is_blocked, resp
 
 
 @pytest.mark.parametrize("qname", NAMES)
@@ -22,9 +33,11 @@ def test_opt_in_answer_iff_query_had_one(cordond, qname):
     resp = cordond.udp(qname, "A")
     assert resp.edns == -1, "OPT without EDNS in the query"
     assert not resp.additional
+    assert_kind(resp, qname)
     resp = cordond.udp(qname, "A", edns=0)
     assert resp.edns == 0, "no OPT though the query had one"
     assert resp.payload >= 512
+    assert_kind(resp, qname)
 
 
 @pytest.mark.parametrize("qname", NAMES)
@@ -40,6 +53,7 @@ def test_unknown_edns_version_gets_badvers(cordond, qname):
 def test_unknown_options_not_echoed(cordond, qname):
     resp = cordond.udp(qname, "A", edns=0, options=UNKNOWN_OPTIONS)
     assert resp.edns == 0
+    assert_kind(resp, qname)
     codes = [opt.otype for opt in resp.options]
     assert 65001 not in codes and 65500 not in codes, codes
 
@@ -52,12 +66,14 @@ def test_unknown_flag_bits_not_echoed_do_echoed(cordond, qname):
     assert resp.edns == 0
     assert resp.ednsflags & Z_BITS == 0, hex(resp.ednsflags)
     assert resp.ednsflags & dns.flags.DO, "DO not echoed"
+    assert_kind(resp, qname)
 
 
 @pytest.mark.parametrize("qname", NAMES)
 def test_do_bit_not_set_when_not_asked(cordond, qname):
     resp = cordond.udp(qname, "A", edns=0, do=False)
     assert not resp.ednsflags & dns.flags.DO
+    assert_kind(resp, qname)
 
 
 @pytest.mark.parametrize("opcode", [2, 3, 5, 15])

@@ -181,3 +181,18 @@ def test_upstream_edns_options_and_flags_not_passed_on(cordond, upstream):
         assert resp.edns == 0
         assert not [o for o in resp.options if o.otype == 65002]
         assert resp.ednsflags & 0x7FFF == 0, hex(resp.ednsflags)
+
+
+def test_malformed_upstream_answer_gets_servfail(start_cordond, upstream):
+    # the stub's answer to "garble" names stops after the question although
+    # its header counts an answer record
+    d = start_cordond({"upstream": {"timeout": "1s"}})
+    for ask in (d.udp, d.tcp):
+        start = time.monotonic()
+        resp = ask("x.garble.test", "A", timeout=3)
+        assert rcode_text(resp) == "SERVFAIL"
+        assert not resp.answer
+        assert time.monotonic() - start <= 1.5
+    assert d.alive()
+    resp, took = timed_udp(d.port, "after-garble.test")
+    assert rcode_text(resp) == "NOERROR"

@@ -17,6 +17,7 @@ Cloud", 2001:db8::/32 SC AS64503); write_mmdb() below writes variants."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -93,11 +94,12 @@ my $spec = decode_json(do { local $/; <STDIN> });
 my %types = (country => 'map', iso_code => 'utf8_string',
     autonomous_system_number => 'uint32',
     autonomous_system_organization => 'utf8_string');
-my $tree = MaxMind::DB::Writer::Tree->new(ip_version => 6,
+my $tree = MaxMind::DB::Writer::Tree->new(ip_version => $spec->{v},
     record_size => 24, database_type => $spec->{type}, languages => ['en'],
     description => { en => 'cordon test variant' },
     map_key_type_callback => sub { $types{ $_[0] } },
-    alias_ipv6_to_ipv4 => 1, remove_reserved_networks => 0);
+    alias_ipv6_to_ipv4 => $spec->{v} == 6 ? 1 : 0,
+    remove_reserved_networks => 0);
 $tree->insert_network($_->[0], $_->[1]) for @{ $spec->{nets} };
 open my $fh, '>:raw', $spec->{path} or die "$spec->{path}: $!\n";
 $tree->write_tree($fh);
@@ -105,7 +107,7 @@ close $fh or die "$spec->{path}: $!\n";
 """
 
 
-def write_mmdb(path, kind, nets):
+def write_mmdb(path, kind, nets, ip_version=6):
     """Writes a GeoLite2-Country (kind "country": nets [(cidr, "CC")]) or
     GeoLite2-ASN (kind "asn": nets [(cidr, asn, org)]) database."""
     if kind == "country":
@@ -116,10 +118,12 @@ def write_mmdb(path, kind, nets):
                              "autonomous_system_organization": n[2]}]
                      for n in nets]
         dbtype = "GeoLite2-ASN"
-    spec = {"path": str(path), "type": dbtype, "nets": spec_nets}
-    res = subprocess.run(["perl", "-e", WRITER], input=json.dumps(spec),
-                         capture_output=True, text=True, timeout=30)
-    assert res.returncode == 0, res.stderr
+    spec = {"path": str(path), "type": dbtype, "nets": spec_nets,
+            "v": ip_version}
+    res = subprocess.run(["perl", "-e", WRITER],
+                         input=json.dumps(spec).encode(),
+                         capture_output=True, timeout=30)
+    assert res.returncode == 0, res.stderr.decode(errors="replace")
     return path
 
 
@@ -513,3 +517,150 @@ def test_reload_with_corrupt_database_keeps_old_one(start_cordond, mmdb,
     assert_geo_blocked(d, "f2.a-203-0-113-5.test", "A", "country KY",
                        "203.0.113.5", {"country": "KY"})
     assert_passes(d, "f3.a-198-51-100-9.test", "A", "198.51.100.9")
+
+
+def test_ipv4_mapped_answer_geolocates_as_ipv4(start_cordond, mmdb):
+    d = start_cordond(geo_overrides(mmdb, countries="KY"),
+                      list_files=lists(chains=""))
+    # ::ffff:203.0.113.5 in an AAAA answer
+    assert_geo_blocked(d, "m1.aaaa---ffff-cb00-7105.test", "AAAA",
+                       "country KY", "::ffff:203.0.113.5", KY)
+
+
+def test_geo_blocking_works_with_check_answer_ips_off(start_cordond, mmdb):
+    d = start_cordond(geo_overrides(
+        mmdb, countries="KY", extra={"policy": {"check_answer_ips": "no"}}),
+        list_files=lists(chains=""))
+    assert_geo_blocked(d, "x1.a-203-0-113-5.test", "A", "country KY",
+                       "203.0.113.5", KY)
+    assert_passes(d, "x2.a-192-0-2-7.test", "A", "192.0.2.7")
+
+
+def test_reload_applies_changed_block_countries(start_cordond, mmdb):
+    """A reload re-reads cordon.conf (it opens the databases it names);
+    a changed block_countries applies, or the daemon says that it needs a
+    restart."""
+    d = start_cordond(geo_overrides(mmdb, countries="KY"),
+                      list_files=lists(chains=""))
+    assert_geo_blocked(d, "y1.a-203-0-113-5.test", "A", "country KY",
+                       "203.0.113.5", KY)
+    seen = len(d.errfile.read_bytes())
+    d.conf.write_text(d.conf.read_text().replace(
+        "block_countries = KY", "block_countries = US"))
+    sighup_and_wait(d)
+    said = d.errfile.read_bytes()[seen:].decode(errors="replace")
+    r_ky = rcode_text(d.udp("y2.a-203-0-113-5.test", "A"))
+    r_us = rcode_text(d.udp("y3.a-198-51-100-9.test", "A"))
+    if (r_ky, r_us) != ("NOERROR", "NXDOMAIN"):
+        assert "block_countries" in said and "restart" in said, (
+            "block_countries KY -> US at reload: KY answer %s, US answer "
+            "%s, and the daemon said:\n%s" % (r_ky, r_us, said))
+
+
+DIAG_LINE = r"^cordon: (?P<file>\S+?):(?P<line>\d+): (?P<msg>.+)$"
+
+
+@pytest.mark.parametrize("case", ["missing_db", "countries_without_db"])
+def test_geo_config_errors_name_the_line(tmp_path, upstream, mmdb, case):
+    """Errors are "cordon: FILE:LINE: message" (PRODUCT.md, "Programs")."""
+    if case == "missing_db":
+        o = geo_overrides(mmdb, country="nowhere.mmdb", asn=None)
+        key = "country_db = "
+    else:
+        o = geo_overrides(mmdb, country=None, asn=None, countries="KY")
+        key = "block_countries = "
+    checked, started = check_and_start(tmp_path, upstream, o)
+    conf = tmp_path / "geo-bad.conf"
+    lineno = [i + 1 for i, ln in enumerate(conf.read_text().splitlines())
+              if ln.startswith(key)]
+    assert len(lineno) == 1
+    for res in (checked, started):
+        assert res.returncode == 1, res
+        found = [m.groupdict() for m in (re.match(DIAG_LINE, ln) for ln in
+                 res.stderr.splitlines()) if m]
+        assert any(Path(f["file"]).name == conf.name and
+                   int(f["line"]) == lineno[0] for f in found), (
+            "want cordon: %s:%d: ..., got:\n%s" % (conf, lineno[0],
+                                                   res.stderr))
+
+
+def test_reload_with_several_threads_uses_new_database(start_cordond, mmdb,
+                                                       tmp_path):
+    """Each worker thread looks up (and caches) on its own; after a reload
+    every one of them uses the new database."""
+    db = tmp_path / "db"
+    db.mkdir()
+    shutil.copyfile(mmdb / "country.mmdb", db / "country.mmdb")
+    d = start_cordond(geo_overrides(
+        db, asn=None, countries="KY", extra={"server": {"threads": "4"},
+                                             "upstream": {"cache_size": "0"}}),
+        list_files=lists(chains=""))
+    # Fresh sockets (source ports) spread the queries over the workers.
+    for i in range(16):
+        assert rcode_text(d.udp("z.a-203-0-113-5.test", "A")) == "NXDOMAIN"
+    new = write_mmdb(tmp_path / "new.mmdb", "country",
+                     [("203.0.113.0/24", "DE")])
+    os.replace(new, db / "country.mmdb")
+    sighup_and_wait(d)
+    got = [rcode_text(d.udp("z.a-203-0-113-5.test", "A")) for _ in range(16)]
+    assert got == ["NOERROR"] * 16, got
+
+
+ODD_ORGS = {
+    64500: 'Line1\nLine2\t"q" \\ \x01\x7f \u00dcn\u00efcode \u2603',
+    64501: "\u00c9" * 40 + "X",            # 81 octets of UTF-8
+    64502: "\u4e2d\u6587" * 30,            # 180 octets of UTF-8
+}
+
+
+def test_org_names_are_written_as_valid_json(start_cordond, tmp_path):
+    """Whatever a database holds, each audit line stays one line of valid
+    UTF-8 JSON; an organisation may be shortened, not mangled."""
+    db = tmp_path / "db"
+    db.mkdir()
+    write_mmdb(db / "asn.mmdb", "asn", [
+        ("192.0.2.0/24", 64500, ODD_ORGS[64500]),
+        ("198.51.100.0/24", 64501, ODD_ORGS[64501]),
+        ("203.0.113.0/24", 64502, ODD_ORGS[64502])])
+    d = start_cordond(geo_overrides(db, country=None, asns="AS64502"),
+                      list_files=lists(chains=""))
+    for q in ("o1.a-192-0-2-7.test", "o2.a-198-51-100-7.test",
+              "o3.a-203-0-113-5.test"):
+        assert rcode_text(d.udp(q, "A")) == "NXDOMAIN", q
+    records(d, "o3.a-203-0-113-5.test")
+    raw = d.audit.read_bytes()
+    text = raw.decode("utf-8")          # fails on invalid UTF-8
+    lines = text.split("\n")[:-1]
+    verify_chain(lines)
+    recs = {}
+    for ln in lines:
+        rec = json.loads(ln)
+        if "event" not in rec:
+            recs[rec["qname"]] = rec
+    orgs = {q: recs[q]["geo"]["answer"].get("org", "") for q in
+            ("o1.a-192-0-2-7.test", "o2.a-198-51-100-7.test",
+             "o3.a-203-0-113-5.test")}
+    assert orgs["o1.a-192-0-2-7.test"] == ODD_ORGS[64500], orgs
+    for q, asn in (("o2.a-198-51-100-7.test", 64501),
+                   ("o3.a-203-0-113-5.test", 64502)):
+        assert orgs[q] and ODD_ORGS[asn].startswith(orgs[q]), orgs
+        assert recs[q]["geo"]["answer"]["asn"] == asn
+    assert recs["o3.a-203-0-113-5.test"]["trigger"] == "geo"
+
+
+def test_ipv4_only_database_and_ipv6_answers(start_cordond, tmp_path):
+    """An IPv4-only database knows nothing of IPv6 answers: they pass (or
+    are judged by the lists) and the daemon keeps serving."""
+    db = tmp_path / "db"
+    db.mkdir()
+    write_mmdb(db / "c4.mmdb", "country", COUNTRIES[:3], ip_version=4)
+    d = start_cordond(geo_overrides(db, "c4.mmdb", None, countries="KY, SC"),
+                      list_files=lists(chains=""))
+    assert_passes(d, "p1.aaaa-2001-db8--7.test", "AAAA", "2001:db8::7")
+    assert rcode_text(d.udp("p2.aaaa-2001-db8-bad--1.test", "AAAA")) == (
+        "NXDOMAIN")
+    rec = one_record(d, "p2.aaaa-2001-db8-bad--1.test")
+    assert rec["trigger"] == "ip" and rec["geo"] == {
+        "client": {}, "answer": {}}, rec
+    assert_geo_blocked(d, "p3.a-203-0-113-5.test", "A", "country KY",
+                       "203.0.113.5", {"country": "KY"})

@@ -26,6 +26,8 @@ such as "x7.nx.test." that still behave as "nx"):
             in negative answers (default 60)
   ednsjunk  the answer's OPT (when the query had one) carries an unknown
             option (65002) and an unassigned flag bit (0x4000)
+  garble    the answer is cut after its question: the header still counts
+            the records that are missing (a malformed answer)
   spoof     over UDP, first two forged answers with A 6.6.6.6 (one with
             the ID plus one, one with the right ID but the question
             spoofed.test.), then the real answer 100 ms later
@@ -76,7 +78,7 @@ TARGET = dns.name.from_text("target.test.")
 TCP_IDLE = 30.0
 
 KEYWORDS = ("nx", "nodata", "fail", "drop", "slow", "cname", "big", "mid",
-            "ednsjunk", "spoof")
+            "ednsjunk", "spoof", "garble")
 SPOOF_DELAY = 0.1
 JUNK_OPTION = 65002
 JUNK_FLAG = 0x4000
@@ -245,7 +247,10 @@ def handle(wire, proto, log):
         limit = 512
         if query.edns >= 0:
             limit = max(512, query.payload)
-    return answer_wire(query, resp, limit)
+    out = answer_wire(query, resp, limit)
+    if "garble" in keywords_of(q.name)[0]:
+        out = out[:len(wire) - (11 if query.edns >= 0 else 0)]
+    return out
 
 
 def forged_answers(wire):
