@@ -71,6 +71,17 @@ void audit_hash(const char *line, size_t len,
     char out_hex[AUDIT_HEXLEN + 1]);
 
 /*
+ * The same for many lines: a hasher keeps its digest state, so a writer
+ * or a verifier that hashes a million lines does not set one up per line.
+ * One per thread.  audit_hasher_new() returns NULL when out of memory.
+ */
+struct audit_hasher;
+struct audit_hasher *audit_hasher_new(void);
+void audit_hasher_free(struct audit_hasher *h);
+void audit_hasher_hash(struct audit_hasher *h, const char *line, size_t len,
+    char out_hex[AUDIT_HEXLEN + 1]);
+
+/*
  * Reads the "seq" and "prev" members of a line written by
  * audit_format_line().  Returns 0, or -1 when the line is not a chained
  * audit line.

@@ -61,6 +61,7 @@ struct line_meta {
 
 struct auditlog {
 	char *path;
+	struct audit_hasher *hasher;	/* the writer's (and open's) */
 	int fd;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -166,7 +167,8 @@ chunk_failed(struct auditlog *log, size_t written)
 		memcpy(log->prev, log->chunk_prev, sizeof(log->prev));
 	} else {
 		begin = k > 1 ? log->meta[k - 2].end : 0;
-		audit_hash(log->out + begin, boundary - 1 - begin, log->prev);
+		audit_hasher_hash(log->hasher, log->out + begin, boundary - 1 - begin,
+		    log->prev);
 	}
 	pthread_mutex_lock(&log->lock);
 	log->stats.written += k;
@@ -217,7 +219,7 @@ emit(struct auditlog *log, const char *body, size_t len, uint64_t lost,
 		log->pending_lost += lost;
 		return;
 	}
-	audit_hash(line, n, log->prev);
+	audit_hasher_hash(log->hasher, line, n, log->prev);
 	log->seq++;
 	line[n] = '\n';
 	log->out_used += n + 1;
@@ -476,7 +478,7 @@ read_tail(struct auditlog *log, off_t size, char *err, size_t errlen)
 		    "line", log->path);
 		return -1;
 	}
-	audit_hash(buf + start, n - 1 - start, log->prev);
+	audit_hasher_hash(log->hasher, buf + start, n - 1 - start, log->prev);
 	return 0;
 }
 
@@ -542,12 +544,13 @@ auditlog_open(const char *path, size_t queue_bytes, char *err,
 	if (log->cap < 2 * HDR + BODY_MAX)
 		log->cap = 2 * HDR + BODY_MAX;
 	log->path = strdup(path);
+	log->hasher = audit_hasher_new();
 	log->out = malloc(OUT_CAP);
 	for (i = 0; i < 2; i++) {
 		log->bufs[i].data = malloc(log->cap);
 		log->bufs[i].gap_off = NO_GAP;
 	}
-	if (log->path == NULL || log->out == NULL ||
+	if (log->path == NULL || log->out == NULL || log->hasher == NULL ||
 	    log->bufs[0].data == NULL || log->bufs[1].data == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
@@ -576,6 +579,7 @@ fail:
 	free(log->bufs[1].data);
 	free(log->out);
 	free(log->path);
+	audit_hasher_free(log->hasher);
 	free(log);
 	return NULL;
 }
@@ -597,5 +601,6 @@ auditlog_close(struct auditlog *log)
 	free(log->bufs[1].data);
 	free(log->out);
 	free(log->path);
+	audit_hasher_free(log->hasher);
 	free(log);
 }

@@ -127,6 +127,7 @@ struct seen_policy {
 
 struct verify {
 	bool allow_gaps;
+	struct audit_hasher *hasher;
 	struct auditread_rec *rec;
 	size_t nlines, nfiles, ngaps;
 	uint64_t lost;
@@ -317,7 +318,7 @@ on_verify_line(void *arg, const char *file, const struct auditread_line *ln)
 	v->before = v->last;
 	v->last = here;
 	v->last_seq = seq;
-	audit_hash(ln->text, ln->len, v->last_hash);
+	audit_hasher_hash(v->hasher, ln->text, ln->len, v->last_hash);
 	account(v, here, v->rec);
 	return 0;
 }
@@ -371,8 +372,12 @@ run_verify(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage();
-	if ((v.rec = malloc(sizeof(*v.rec))) == NULL) {
+	v.rec = malloc(sizeof(*v.rec));
+	v.hasher = audit_hasher_new();
+	if (v.rec == NULL || v.hasher == NULL) {
 		fprintf(stderr, "cordon: out of memory\n");
+		free(v.rec);
+		audit_hasher_free(v.hasher);
 		return 1;
 	}
 	v.nfiles = (size_t)(argc - optind);
@@ -391,6 +396,7 @@ run_verify(int argc, char **argv)
 	for (i = 0; i < v.npolicies; i++)
 		free(v.policies[i].id);
 	free(v.rec);
+	audit_hasher_free(v.hasher);
 	return rc == WALK_DONE ? 0 : 1;
 }
 
