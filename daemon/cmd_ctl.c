@@ -16,7 +16,7 @@
 #include "config.h"
 #include "diag.h"
 
-#define DEFAULT_SOCKET LOCALSTATEDIR "/run/cordon/control.sock"
+#define DEFAULT_SOCKET "/run/cordon/control.sock"
 
 static void
 usage(void)
