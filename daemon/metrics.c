@@ -2,7 +2,9 @@
  * metrics: Prometheus text format.  Names follow the usual conventions:
  * cordon_ prefix, _total for counters, base units (seconds).
  */
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
@@ -86,35 +88,39 @@ write_cache(struct evbuffer *out, const struct server_stats *st)
 	    (unsigned long long)st->cache_entries);
 }
 
+/* One counter family with a sample per upstream server. */
+static void
+per_server(struct evbuffer *out, const struct server_stats *st,
+    const struct config *cfg, const char *name, const char *help,
+    size_t field)
+{
+	size_t i;
+
+	head(out, name, "counter", help);
+	for (i = 0; i < st->nupstreams; i++) {
+		char a[64];
+		uint64_t v;
+
+		netaddr_format((const struct sockaddr *)&cfg->upstreams[i].ss, a,
+		    sizeof(a));
+		memcpy(&v, (const char *)&st->upstreams[i] + field, sizeof(v));
+		evbuffer_add_printf(out, "%s{server=\"%s\"} %llu\n", name, a,
+		    (unsigned long long)v);
+	}
+}
+
 static void
 write_upstream(struct evbuffer *out, const struct server_stats *st,
     const struct config *cfg)
 {
 	size_t i, b;
 
-	head(out, "cordon_upstream_queries_total", "counter",
-	    "Tries sent per upstream server.");
-	for (i = 0; i < st->nupstreams; i++) {
-		char a[64];
-
-		netaddr_format((const struct sockaddr *)&cfg->upstreams[i].ss, a,
-		    sizeof(a));
-		evbuffer_add_printf(out, "cordon_upstream_queries_total"
-		    "{server=\"%s\"} %llu\n", a,
-		    (unsigned long long)st->upstreams[i].sent);
-	}
-	head(out, "cordon_upstream_errors_total", "counter",
+	per_server(out, st, cfg, "cordon_upstream_queries_total",
+	    "Tries sent per upstream server.",
+	    offsetof(struct upstream_stats, sent));
+	per_server(out, st, cfg, "cordon_upstream_errors_total",
 	    "Tries that failed per upstream server (timeout, refused, "
-	    "SERVFAIL, unreachable).");
-	for (i = 0; i < st->nupstreams; i++) {
-		char a[64];
-
-		netaddr_format((const struct sockaddr *)&cfg->upstreams[i].ss, a,
-		    sizeof(a));
-		evbuffer_add_printf(out, "cordon_upstream_errors_total"
-		    "{server=\"%s\"} %llu\n", a,
-		    (unsigned long long)st->upstreams[i].errors);
-	}
+	    "SERVFAIL, unreachable).", offsetof(struct upstream_stats, errors));
 	head(out, "cordon_upstream_latency_seconds", "histogram",
 	    "Time from sending a try to its answer.");
 	for (i = 0; i < st->nupstreams; i++) {

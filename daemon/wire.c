@@ -13,12 +13,18 @@ lower(uint8_t c)
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
-/* Reads an uncompressed name at *off (a question name must not be
- * compressed: nothing precedes it that it could point to). */
+/*
+ * Reads a name at *off into out, lower-cased.  Compression pointers are
+ * followed only when may_point, and only strictly backwards, so no name
+ * can loop.  A question name may not point at all: nothing precedes it
+ * that it could point to.
+ */
 static size_t
-read_plain_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out)
+read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out,
+    bool may_point)
 {
-	size_t p = *off, n = 0;
+	size_t p = *off, n = 0, end = 0, floor = *off;
+	bool jumped = false;
 
 	for (;;) {
 		uint8_t l;
@@ -26,6 +32,21 @@ read_plain_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out)
 		if (p >= len)
 			return 0;
 		l = msg[p];
+		if ((l & 0xc0) == 0xc0 && may_point) {
+			size_t target;
+
+			if (p + 1 >= len)
+				return 0;
+			target = (size_t)(l & 0x3f) << 8 | msg[p + 1];
+			if (target >= floor)
+				return 0;
+			if (!jumped)
+				end = p + 2;
+			jumped = true;
+			floor = target;
+			p = target;
+			continue;
+		}
 		if (l > DNAME_MAXLABEL)
 			return 0;	/* pointer or extended label type */
 		if (n + 1 + l > DNAME_MAXWIRE || p + 1 + l > len)
@@ -37,51 +58,20 @@ read_plain_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out)
 		for (; l > 0; l--)
 			out[n++] = lower(msg[p++]);
 	}
-	*off = p;
+	*off = jumped ? end : p;
 	return n;
+}
+
+static size_t
+read_plain_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out)
+{
+	return read_name(msg, len, off, out, false);
 }
 
 size_t
 wire_read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out)
 {
-	size_t p = *off, n = 0, end = 0, floor = *off;
-	bool jumped = false;
-
-	for (;;) {
-		uint8_t l;
-
-		if (p >= len)
-			return 0;
-		l = msg[p];
-		if ((l & 0xc0) == 0xc0) {
-			size_t target;
-
-			if (p + 1 >= len)
-				return 0;
-			target = (size_t)(l & 0x3f) << 8 | msg[p + 1];
-			/* Only strictly backwards: no loops, ever. */
-			if (target >= floor)
-				return 0;
-			if (!jumped)
-				end = p + 2;
-			jumped = true;
-			floor = target;
-			p = target;
-			continue;
-		}
-		if (l > DNAME_MAXLABEL)
-			return 0;
-		if (n + 1 + l > DNAME_MAXWIRE || p + 1 + l > len)
-			return 0;
-		out[n++] = l;
-		p++;
-		if (l == 0)
-			break;
-		for (; l > 0; l--)
-			out[n++] = lower(msg[p++]);
-	}
-	*off = jumped ? end : p;
-	return n;
+	return read_name(msg, len, off, out, true);
 }
 
 int
