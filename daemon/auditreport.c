@@ -6,16 +6,17 @@
  */
 #include "auditreport.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auditread.h"
 
 #define TOP_N 10
 #define TS_LEN 32
-#define LABEL_MAX 48		/* longer labels are cut in charts */
 #define CHUNK_SIZE (64 * 1024)
 
 struct chunk {
@@ -479,18 +480,112 @@ percent(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* The summary lines of the heading, worded once for text and HTML. */
+struct totals {
+	char blocked[128], events[128];
+};
+
+static void
+format_totals(const struct auditreport *r, struct totals *t)
+{
+	size_t names = r->tally[T_NAMES].nused;
+	size_t clients = r->tally[T_CLIENTS].nused;
+
+	snprintf(t->blocked, sizeof(t->blocked), "%" PRIu64 " %s, %zu %s, "
+	    "%zu %s", r->nblocked, plural(r->nblocked, "attempt", "attempts"),
+	    names, plural(names, "name", "names"),
+	    clients, plural(clients, "client", "clients"));
+	snprintf(t->events, sizeof(t->events), "%" PRIu64 " (%zu %s, %zu %s)",
+	    r->nevents, r->nchanges, plural(r->nchanges, "policy change",
+	    "policy changes"), r->ngaps, plural(r->ngaps, "gap", "gaps"));
+}
+
+/*
+ * UTF-8.  Strings from the log are bytes: JSON escapes decode to valid
+ * UTF-8, but raw bytes pass through as they were written.  Both outputs
+ * walk them a character at a time, so a cut never splits a character
+ * and a byte that starts no valid sequence comes out as a replacement.
+ */
+#define NOT_UTF8 UINT32_MAX
+
+/* The character at s: returns its length in bytes and sets *cp, or
+ * returns 1 with *cp = NOT_UTF8 for a byte that starts no valid sequence
+ * (overlong forms, surrogates and values past U+10FFFF included). */
+static size_t
+utf8_next(const char *s, uint32_t *cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t c, min;
+	size_t n, i;
+
+	*cp = NOT_UTF8;
+	if (u[0] < 0x80) {
+		*cp = u[0];
+		return 1;
+	}
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		n = 2, c = u[0] & 0x1f, min = 0x80;
+	else if ((u[0] & 0xf0) == 0xe0)
+		n = 3, c = u[0] & 0x0f, min = 0x800;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		n = 4, c = u[0] & 0x07, min = 0x10000;
+	else
+		return 1;
+	for (i = 1; i < n; i++) {	/* a NUL stops this too */
+		if ((u[i] & 0xc0) != 0x80)
+			return 1;
+		c = c << 6 | (u[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 1;
+	*cp = c;
+	return n;
+}
+
+/* C0 and C1 controls and DEL: a terminal may act on them (C1 includes
+ * CSI), so neither output shows them as they are. */
+static bool
+is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+}
+
 /*
  * Text.
  */
 
-/* Control bytes from decoded names must not reach a terminal. */
+/* Writes s with controls and invalid bytes as '?'; returns how many
+ * characters it wrote, for aligning columns. */
 static size_t
 put_safe(FILE *out, const char *s)
 {
-	size_t n = 0;
+	size_t n = 0, len;
+	uint32_t cp;
 
-	for (; *s != '\0'; s++, n++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	for (; *s != '\0'; s += len, n++) {
+		len = utf8_next(s, &cp);
+		if (cp == NOT_UTF8 || is_control(cp))
+			fputc('?', out);
+		else
+			fwrite(s, 1, len, out);
+	}
+	return n;
+}
+
+static size_t
+text_len(const char *s)
+{
+	size_t n = 0;
+	uint32_t cp;
+
+	for (; *s != '\0'; n++)
+		s += utf8_next(s, &cp);
 	return n;
 }
 
@@ -508,6 +603,7 @@ print_bound(FILE *out, const char *what, uint64_t ms, bool is_set)
 static void
 print_head(const struct auditreport *r, FILE *out)
 {
+	struct totals t;
 	size_t i;
 
 	fprintf(out, "cordon audit report\nfiles:    ");
@@ -523,10 +619,8 @@ print_head(const struct auditreport *r, FILE *out)
 		    r->first_ts, r->last_ts, r->first_seq, r->last_seq);
 	print_bound(out, "since", r->since, r->since != 0);
 	print_bound(out, "until", r->until, r->until != UINT64_MAX);
-	fprintf(out, "\nblocked:  %" PRIu64 " attempts, %zu names, %zu "
-	    "clients\nevents:   %" PRIu64 " (%zu policy changes, %zu gaps)\n",
-	    r->nblocked, r->tally[T_NAMES].nused, r->tally[T_CLIENTS].nused,
-	    r->nevents, r->nchanges, r->ngaps);
+	format_totals(r, &t);
+	fprintf(out, "\nblocked:  %s\nevents:   %s\n", t.blocked, t.events);
 }
 
 static void
@@ -541,8 +635,8 @@ print_ranking(const struct auditreport *r, const struct ranking *rk,
 		return;
 	}
 	for (i = 0; i < rk->n; i++)
-		if (rk->rows[i]->len > width)
-			width = rk->rows[i]->len;
+		if ((n = text_len(rk->rows[i]->key)) > width)
+			width = n;
 	for (i = 0; i < rk->n; i++) {
 		fputs("  ", out);
 		n = put_safe(out, rk->rows[i]->key);
@@ -572,8 +666,10 @@ print_policies(const struct auditreport *r, FILE *out)
 		put_safe(out, c->policy);
 		fputs(" replaces ", out);
 		put_safe(out, c->previous ? c->previous : "(none)");
-		fprintf(out, " (%" PRId64 " entries, %" PRId64 " lists, by ",
-		    c->entries, c->lists);
+		fprintf(out, " (%" PRId64 " %s, %" PRId64 " %s, by ",
+		    c->entries, plural((uint64_t)c->entries, "entry",
+		    "entries"), c->lists, plural((uint64_t)c->lists, "list",
+		    "lists"));
 		put_safe(out, c->by);
 		fputs(")\n", out);
 	}
@@ -598,11 +694,12 @@ print_gaps(const struct auditreport *r, FILE *out)
 	for (i = 0; i < r->ngaps; i++) {
 		fprintf(out, "  %s  ", r->gaps[i].ts);
 		put_safe(out, r->gaps[i].file);
-		fprintf(out, ":%zu  %" PRIu64 " lines lost\n", r->gaps[i].line,
-		    r->gaps[i].lost);
+		fprintf(out, ":%zu  %" PRIu64 " %s lost\n", r->gaps[i].line,
+		    r->gaps[i].lost, plural(r->gaps[i].lost, "line", "lines"));
 	}
 	if (r->ngaps > 1)
-		fprintf(out, "  %" PRIu64 " lines lost in all\n", r->lost);
+		fprintf(out, "  %" PRIu64 " %s lost in all\n", r->lost,
+		    plural(r->lost, "line", "lines"));
 }
 
 void
@@ -627,31 +724,107 @@ auditreport_print(const struct auditreport *r, FILE *out)
  * printable; every string from the log goes through put_html(), since a
  * name in a query is chosen by whoever sent it.
  */
+#define FONT_PX 12		/* svg text, as in the CSS below */
 #define BAR_W 420		/* longest bar, px */
-#define LABEL_W 300
+#define LABEL_W 340		/* bar labels end 8 px before the bars */
 #define ROW_H 22
 
+/* Writes s[0..len) as HTML text or attribute value: markup escaped,
+ * controls as '?', invalid bytes as U+FFFD. */
 static void
-put_html(FILE *out, const char *s, size_t max)
+put_html_n(FILE *out, const char *s, size_t len)
 {
-	size_t n = 0;
+	size_t i, n;
+	uint32_t cp;
 
-	for (; *s != '\0'; s++, n++) {
-		if (max && n == max) {
-			fputs("&#8230;", out);
-			return;
-		}
-		switch (*s) {
+	for (i = 0; i < len; i += n) {
+		n = utf8_next(s + i, &cp);
+		switch (cp) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
 		case '>': fputs("&gt;", out); break;
 		case '"': fputs("&quot;", out); break;
 		case '\'': fputs("&#39;", out); break;
+		case NOT_UTF8: fputs("\xef\xbf\xbd", out); break;
 		default:
-			fputc((unsigned char)*s < 0x20 || *s == 0x7f ?
-			    '?' : *s, out);
+			if (is_control(cp))
+				fputc('?', out);
+			else
+				fwrite(s + i, 1, n, out);
 		}
 	}
+}
+
+static void
+put_html(FILE *out, const char *s)
+{
+	put_html_n(out, s, strlen(s));
+}
+
+/*
+ * Bar labels are cut to the room left of the bars by an estimate of
+ * their rendered width, not by a count: 48 'W's are three times as wide
+ * as 48 'i's.  The widths, in hundredths of an em, are the wider of
+ * DejaVu Sans and Liberation Sans (Arial's metrics), the fonts
+ * "sans-serif" comes to on Linux, Windows and (as Helvetica) macOS, so
+ * the estimate errs long.  Other characters count as an em (CJK is one),
+ * those past the BMP (emoji) as 1.2.
+ */
+static const unsigned char ascii_width[95] = {
+	 32,  41,  46,  84,  64,  96,  78,  28,  40,  40,  50,  84,  32,  37,
+	 32,  34,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  34,  34,
+	 84,  84,  84,  56, 102,  69,  69,  73,  78,  67,  62,  78,  76,  30,
+	 50,  67,  56,  87,  75,  79,  67,  79,  73,  67,  62,  74,  69,  99,
+	 69,  67,  69,  40,  34,  40,  84,  56,  50,  62,  64,  55,  64,  62,
+	 36,  64,  64,  28,  28,  58,  28,  98,  64,  62,  64,  64,  42,  53,
+	 40,  64,  60,  82,  60,  60,  53,  64,  34,  64,  84,
+};
+#define ELLIPSIS_WIDTH 100
+/* 4 px of margin at the left edge, 8 px before the bars */
+#define LABEL_BUDGET ((LABEL_W - 12) * 100 / FONT_PX)
+
+static unsigned
+char_width(uint32_t cp)
+{
+	if (cp >= 0x20 && cp < 0x7f)
+		return ascii_width[cp - 0x20];
+	if (is_control(cp))
+		return ascii_width['?' - 0x20];
+	return cp > 0xffff && cp != NOT_UTF8 ? 120 : 100;
+}
+
+/* How many bytes of s to show in budget: all of s if it fits, else the
+ * longest run of whole characters that fits with an ellipsis after it. */
+static size_t
+fit_prefix(const char *s, unsigned budget, bool *is_cut)
+{
+	size_t i = 0, fit = 0, n;
+	unsigned w = 0;
+	uint32_t cp;
+
+	*is_cut = false;
+	while (s[i] != '\0') {
+		if (w + ELLIPSIS_WIDTH <= budget)
+			fit = i;
+		n = utf8_next(s + i, &cp);
+		if ((w += char_width(cp)) > budget) {
+			*is_cut = true;
+			return fit;
+		}
+		i += n;
+	}
+	return i;
+}
+
+static void
+put_label(FILE *out, const char *s)
+{
+	bool is_cut;
+	size_t n = fit_prefix(s, LABEL_BUDGET, &is_cut);
+
+	put_html_n(out, s, n);
+	if (is_cut)
+		fputs("&#8230;", out);
 }
 
 static const char css[] =
@@ -664,7 +837,8 @@ static const char css[] =
 "tr:nth-child(even){background:#f4f4f4}\n"
 "svg{display:block;margin:.5em 0}svg text{font:12px sans-serif;"
 "fill:#222}\n"
-".bar{fill:#b03a2e}.col{fill:#2e6db0}.mono{font-family:monospace}\n";
+".bar{fill:#b03a2e}.col{fill:#2e6db0}.axis{stroke:#999}"
+".mono{font-family:monospace}\n";
 
 static uint64_t
 max_count(const struct ranking *rk)
@@ -678,63 +852,233 @@ max_count(const struct ranking *rk)
 	return max;
 }
 
-/* Horizontal bars, one per row, labelled on the left. */
+/* Horizontal bars, one per row, labelled on the left; the full key is
+ * in the table and in the row's tooltip. */
 static void
 svg_bars(const struct ranking *rk, FILE *out)
 {
 	uint64_t max = max_count(rk);
+	const struct entry *e;
 	size_t i, y;
 	double w;
 
 	fprintf(out, "<svg class=\"chart\" width=\"%d\" height=\"%zu\" "
 	    "role=\"img\" aria-label=\"", LABEL_W + BAR_W + 80,
 	    rk->n * ROW_H + 4);
-	put_html(out, rk->title, 0);
+	put_html(out, rk->title);
 	fputs("\">\n", out);
 	for (i = 0; i < rk->n; i++) {
+		e = rk->rows[i];
 		y = i * ROW_H;
-		w = (double)BAR_W * (double)rk->rows[i]->count / (double)max;
-		fprintf(out, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\">",
-		    LABEL_W - 8, y + 15);
-		put_html(out, rk->rows[i]->key, LABEL_MAX);
+		w = (double)BAR_W * (double)e->count / (double)max;
+		if (w < 1)
+			w = 1;
+		fputs("<g><title>", out);
+		put_html(out, e->key);
+		fprintf(out, ": %" PRIu64 "</title><text x=\"%d\" y=\"%zu\" "
+		    "text-anchor=\"end\">", e->count, LABEL_W - 8, y + 15);
+		put_label(out, e->key);
 		fprintf(out, "</text><rect class=\"bar\" x=\"%d\" y=\"%zu\" "
 		    "width=\"%.1f\" height=\"%d\"/><text x=\"%.1f\" y=\"%zu\">"
-		    "%" PRIu64 "</text>\n", LABEL_W, y + 3, w < 1 ? 1 : w,
-		    ROW_H - 6, LABEL_W + (w < 1 ? 1 : w) + 6, y + 15,
-		    rk->rows[i]->count);
+		    "%" PRIu64 "</text></g>\n", LABEL_W, y + 3, w, ROW_H - 6,
+		    LABEL_W + w + 6, y + 15, e->count);
 	}
 	fputs("</svg>\n", out);
 }
 
-/* Columns for the days, a date under every column that has room. */
+/*
+ * The day chart.  Every day from the first to the last with a block gets
+ * a column, an empty one when nothing was blocked, so the axis is even
+ * in time, and each column has its count above it.  Past MAX_COLS days a
+ * column stands for a run of whole weeks from the first day (as few
+ * weeks as keep it to MAX_COLS columns): daily columns would be a pixel
+ * or two wide with counts nobody can read, while week totals keep every
+ * count on the page.  The table under the chart still lists each day.
+ */
+#define MAX_COLS 60
+#define COL_H 160		/* the tallest column, px */
+#define COL_MARGIN 20		/* left and right of the columns */
+#define DATE_H 84		/* below the base: dates, rotated */
+
+struct timeline {
+	int64_t first, last;	/* day numbers: first and last with data */
+	int64_t days_per_col;
+	size_t ncols;		/* 0: no day could be read */
+	uint64_t *counts;	/* per column */
+	uint64_t max;
+};
+
+struct colgeom {
+	size_t step;		/* px per column, a 2 px gap included */
+	size_t top;		/* room for the counts above the tallest */
+	size_t every;		/* a date under every so many columns */
+	bool is_count_up;	/* counts too wide for a column: rotated */
+};
+
+/* A key of the days tally, "YYYY-MM-DD", as days since 1970-01-01. */
+static bool
+parse_day(const char *key, int64_t *day)
+{
+	struct tm tm = { 0 };
+	time_t t;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? key[i] != '-' :
+		    !isdigit((unsigned char)key[i]))
+			return false;
+	tm.tm_year = atoi(key) - 1900;
+	tm.tm_mon = atoi(key + 5) - 1;
+	tm.tm_mday = atoi(key + 8);
+	if ((t = timegm(&tm)) == (time_t)-1 || t < 0)
+		return false;
+	*day = (int64_t)(t / 86400);
+	return true;
+}
+
+static void
+format_day(char buf[11], int64_t day)
+{
+	char ts[25];
+
+	audit_format_ts(ts, (uint64_t)day * 86400000u);
+	memcpy(buf, ts, 10);
+	buf[10] = '\0';
+}
+
+/* Returns 0, or -1 when out of memory; free tl->counts. */
+static int
+timeline_build(const struct ranking *rk, struct timeline *tl)
+{
+	int64_t day, ndays, k = 1;
+	uint64_t *c;
+	size_t i;
+
+	memset(tl, 0, sizeof(*tl));
+	tl->first = INT64_MAX;
+	tl->last = INT64_MIN;
+	for (i = 0; i < rk->n; i++) {
+		if (!parse_day(rk->rows[i]->key, &day))
+			continue;
+		tl->first = day < tl->first ? day : tl->first;
+		tl->last = day > tl->last ? day : tl->last;
+	}
+	if (tl->first > tl->last)
+		return 0;
+	ndays = tl->last - tl->first + 1;
+	if (ndays > MAX_COLS)
+		k = 7 * ((ndays + 7 * MAX_COLS - 1) / (7 * MAX_COLS));
+	tl->days_per_col = k;
+	tl->ncols = (size_t)((ndays + k - 1) / k);
+	if ((tl->counts = calloc(tl->ncols, sizeof(*c))) == NULL)
+		return -1;
+	tl->max = 1;
+	for (i = 0; i < rk->n; i++) {
+		if (!parse_day(rk->rows[i]->key, &day))
+			continue;
+		c = &tl->counts[(day - tl->first) / k];
+		*c += rk->rows[i]->count;
+		tl->max = *c > tl->max ? *c : tl->max;
+	}
+	return 0;
+}
+
+/*
+ * Columns share 720 px, 12 to 40 each.  A count goes above its column,
+ * turned to read upwards when wider than the column (8 px a digit).  A
+ * date, turned too, goes under every column of up to 14; past that under
+ * the first, the last and every so many between, 48 px or more apart.
+ */
+static void
+colgeom_init(struct colgeom *g, const struct timeline *tl)
+{
+	int digits = snprintf(NULL, 0, "%" PRIu64, tl->max);
+
+	g->step = 720 / tl->ncols;
+	g->step = g->step < 12 ? 12 : g->step > 40 ? 40 : g->step;
+	g->is_count_up = (size_t)digits * 8 + 2 > g->step;
+	g->top = g->is_count_up ? (size_t)digits * 8 + 10 : 20;
+	g->every = tl->ncols <= 14 ? 1 : (48 + g->step - 1) / g->step;
+	g->every = g->every < 2 ? 2 : g->every;
+	if (tl->ncols <= 14)
+		g->every = 1;
+}
+
+static bool
+is_dated(const struct colgeom *g, size_t i, size_t ncols)
+{
+	size_t last = ncols - 1;
+
+	if (i == 0 || i == last)
+		return true;
+	/* a regular date just before the last would print over it */
+	return i % g->every == 0 && (last - i) * g->step >= 24;
+}
+
+static void
+svg_column(const struct timeline *tl, const struct colgeom *g, size_t i,
+    FILE *out)
+{
+	int64_t day = tl->first + (int64_t)i * tl->days_per_col, end;
+	uint64_t n = tl->counts[i];
+	double h = (double)COL_H * (double)n / (double)tl->max;
+	double cx = COL_MARGIN + (double)(i * g->step) + (g->step - 2) / 2.0;
+	double y = (double)(g->top + COL_H) - h;
+	char from[11], to[11];
+
+	format_day(from, day);
+	fprintf(out, "<g><title>%s", from);
+	if (tl->days_per_col > 1) {
+		end = day + tl->days_per_col - 1;
+		format_day(to, end < tl->last ? end : tl->last);
+		fprintf(out, " .. %s", to);
+	}
+	fprintf(out, ": %" PRIu64 "</title><rect class=\"col\" x=\"%zu\" "
+	    "y=\"%.1f\" width=\"%zu\" height=\"%.1f\"/>", n,
+	    COL_MARGIN + i * g->step, y, g->step - 2, h);
+	if (g->is_count_up)
+		fprintf(out, "<text class=\"count\" x=\"%.1f\" y=\"%.1f\" "
+		    "transform=\"rotate(-90 %.1f %.1f)\">%" PRIu64 "</text>",
+		    cx + 4, y - 4, cx + 4, y - 4, n);
+	else
+		fprintf(out, "<text class=\"count\" x=\"%.1f\" y=\"%.1f\" "
+		    "text-anchor=\"middle\">%" PRIu64 "</text>", cx, y - 4, n);
+	fputs("</g>\n", out);
+	if (!is_dated(g, i, tl->ncols))
+		return;
+	fprintf(out, "<text class=\"date\" x=\"%.1f\" y=\"%zu\" "
+	    "text-anchor=\"end\" transform=\"rotate(-90 %.1f %zu)\">%s"
+	    "</text>\n", cx + 4, g->top + COL_H + 6, cx + 4,
+	    g->top + COL_H + 6, from);
+}
+
 static void
 svg_columns(const struct ranking *rk, FILE *out)
 {
-	const int height = 160, base = 170, label_w = 80;
-	uint64_t max = max_count(rk);
-	size_t i, step = rk->n > 40 ? 12 : 24, every;
-	double h;
+	struct timeline tl;
+	struct colgeom g;
+	char first[11];
+	size_t i, base, width;
 
-	every = (label_w + step - 1) / step;
-	fprintf(out, "<svg class=\"chart\" width=\"%zu\" height=\"%d\" "
-	    "role=\"img\" aria-label=\"Blocked per day\">\n",
-	    rk->n * step + 20 + label_w, base + 20);
-	for (i = 0; i < rk->n; i++) {
-		h = (double)height * (double)rk->rows[i]->count / (double)max;
-		fprintf(out, "<rect class=\"col\" x=\"%zu\" y=\"%.1f\" "
-		    "width=\"%zu\" height=\"%.1f\"><title>", 20 + i * step,
-		    base - h, step - 2, h);
-		put_html(out, rk->rows[i]->key, LABEL_MAX);
-		fprintf(out, ": %" PRIu64 "</title></rect>\n",
-		    rk->rows[i]->count);
-		if (i % every != 0)
-			continue;
-		fprintf(out, "<text x=\"%zu\" y=\"%d\">", 20 + i * step,
-		    base + 15);
-		put_html(out, rk->rows[i]->key, LABEL_MAX);
-		fputs("</text>\n", out);
+	if (timeline_build(rk, &tl) == -1 || tl.ncols == 0)
+		return;		/* the table still follows */
+	colgeom_init(&g, &tl);
+	base = g.top + COL_H;
+	width = 2 * COL_MARGIN + tl.ncols * g.step;
+	if (tl.days_per_col > 1) {
+		format_day(first, tl.first);
+		fprintf(out, "<p>One column per %" PRId64 " days, from %s."
+		    "</p>\n", tl.days_per_col, first);
 	}
+	fprintf(out, "<svg class=\"chart\" width=\"%zu\" height=\"%zu\" "
+	    "role=\"img\" aria-label=\"Blocked per day\">\n<line "
+	    "class=\"axis\" x1=\"%d\" y1=\"%zu.5\" x2=\"%zu\" y2=\"%zu.5\"/>\n",
+	    width, base + DATE_H, COL_MARGIN - 4, base, width - COL_MARGIN + 2,
+	    base);
+	for (i = 0; i < tl.ncols; i++)
+		svg_column(&tl, &g, i, out);
 	fputs("</svg>\n", out);
+	free(tl.counts);
 }
 
 static void
@@ -744,7 +1088,7 @@ html_ranking(const struct auditreport *r, const struct ranking *rk,
 	size_t i;
 
 	fputs("<section><h2>", out);
-	put_html(out, rk->title, 0);
+	put_html(out, rk->title);
 	fputs("</h2>\n", out);
 	if (rk->n == 0) {
 		fputs("<p>none</p></section>\n", out);
@@ -757,7 +1101,7 @@ html_ranking(const struct auditreport *r, const struct ranking *rk,
 	fputs("<table>\n", out);
 	for (i = 0; i < rk->n; i++) {
 		fputs("<tr><td class=\"mono\">", out);
-		put_html(out, rk->rows[i]->key, 0);
+		put_html(out, rk->rows[i]->key);
 		fprintf(out, "</td><td class=\"n\">%" PRIu64 "</td>"
 		    "<td class=\"n\">%.1f%%</td></tr>\n", rk->rows[i]->count,
 		    percent(rk->rows[i]->count, r->nblocked));
@@ -772,6 +1116,7 @@ html_ranking(const struct auditreport *r, const struct ranking *rk,
 static void
 html_head(const struct auditreport *r, FILE *out)
 {
+	struct totals t;
 	size_t i;
 
 	fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
@@ -780,7 +1125,7 @@ html_head(const struct auditreport *r, FILE *out)
 	    "<table>\n<tr><th>files</th><td class=\"mono\">", css);
 	for (i = 0; i < r->nfiles; i++) {
 		fputs(i ? ", " : "", out);
-		put_html(out, r->files[i], 0);
+		put_html(out, r->files[i]);
 	}
 	fputs("</td></tr>\n<tr><th>period</th><td>", out);
 	if (r->nblocked + r->nevents == 0)
@@ -788,11 +1133,10 @@ html_head(const struct auditreport *r, FILE *out)
 	else
 		fprintf(out, "%s .. %s (seq %" PRIu64 " .. %" PRIu64 ")",
 		    r->first_ts, r->last_ts, r->first_seq, r->last_seq);
-	fprintf(out, "</td></tr>\n<tr><th>blocked</th><td>%" PRIu64
-	    " attempts, %zu names, %zu clients</td></tr>\n<tr><th>events"
-	    "</th><td>%" PRIu64 " (%zu policy changes, %zu gaps)</td></tr>\n"
-	    "</table>\n", r->nblocked, r->tally[T_NAMES].nused,
-	    r->tally[T_CLIENTS].nused, r->nevents, r->nchanges, r->ngaps);
+	format_totals(r, &t);
+	fprintf(out, "</td></tr>\n<tr><th>blocked</th><td>%s</td></tr>\n"
+	    "<tr><th>events</th><td>%s</td></tr>\n</table>\n", t.blocked,
+	    t.events);
 }
 
 static void
@@ -803,8 +1147,7 @@ html_policies(const struct auditreport *r, FILE *out)
 
 	fputs("<section><h2>Policies</h2>\n<p>In force at the start: "
 	    "<span class=\"mono\">", out);
-	put_html(out, r->start_policy ? r->start_policy : "(not recorded)",
-	    0);
+	put_html(out, r->start_policy ? r->start_policy : "(not recorded)");
 	fputs("</span></p>\n", out);
 	if (r->nchanges == 0) {
 		fputs("<p>No changes in the period.</p></section>\n", out);
@@ -815,13 +1158,13 @@ html_policies(const struct auditreport *r, FILE *out)
 	for (i = 0; i < r->nchanges; i++) {
 		c = &r->changes[i];
 		fprintf(out, "<tr><td>%s</td><td class=\"mono\">", c->ts);
-		put_html(out, c->policy, 0);
+		put_html(out, c->policy);
 		fputs("</td><td class=\"mono\">", out);
-		put_html(out, c->previous ? c->previous : "(none)", 0);
+		put_html(out, c->previous ? c->previous : "(none)");
 		fprintf(out, "</td><td class=\"n\">%" PRId64 "</td>"
 		    "<td class=\"n\">%" PRId64 "</td><td>", c->entries,
 		    c->lists);
-		put_html(out, c->by, 0);
+		put_html(out, c->by);
 		fputs("</td></tr>\n", out);
 	}
 	fputs("</table></section>\n", out);
@@ -842,7 +1185,7 @@ html_gaps(const struct auditreport *r, FILE *out)
 	for (i = 0; i < r->ngaps; i++) {
 		fprintf(out, "<tr><td>%s</td><td class=\"mono\">",
 		    r->gaps[i].ts);
-		put_html(out, r->gaps[i].file, 0);
+		put_html(out, r->gaps[i].file);
 		fprintf(out, ":%zu</td><td class=\"n\">%" PRIu64
 		    "</td></tr>\n", r->gaps[i].line, r->gaps[i].lost);
 	}

@@ -42,9 +42,58 @@ merge(uint32_t old, uint32_t add)
 	return old;
 }
 
+/* The ranges seen while building, to count duplicates for report.json
+ * (the matcher merges them only when it is frozen). */
+struct range_set {
+	uint8_t (*keys)[33];		/* family byte, lo, hi */
+	size_t n, cap;			/* cap: a power of two, or 0 */
+};
+
+static uint64_t
+range_key_hash(const uint8_t *k)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < 33; i++) {
+		h ^= k[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Adds the key; returns 1 when it was new, 0 when seen, -1 on ENOMEM. */
+static int
+range_set_add(struct range_set *rs, const uint8_t *key)
+{
+	size_t i;
+
+	if ((rs->n + 1) * 2 > rs->cap) {
+		struct range_set bigger = { 0 };
+
+		bigger.cap = rs->cap ? rs->cap * 2 : 1024;
+		bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
+		if (bigger.keys == NULL)
+			return -1;
+		for (i = 0; i < rs->cap; i++)
+			if (rs->keys[i][0] != 0)
+				(void)range_set_add(&bigger, rs->keys[i]);
+		free(rs->keys);
+		*rs = bigger;
+	}
+	for (i = range_key_hash(key) & (rs->cap - 1); rs->keys[i][0] != 0;
+	    i = (i + 1) & (rs->cap - 1))
+		if (memcmp(rs->keys[i], key, 33) == 0)
+			return 0;
+	memcpy(rs->keys[i], key, 33);
+	rs->n++;
+	return 1;
+}
+
 struct load_state {
 	struct domtree *names;
 	struct cidr *ranges;
+	struct range_set *seen;
 	size_t list;
 	struct source_stats *st;
 	bool out_of_memory;
@@ -75,14 +124,22 @@ on_range(void *arg, const struct source *src, int family, const uint8_t *lo,
     const uint8_t *hi, enum list_kind kind, size_t line)
 {
 	struct load_state *ls = arg;
+	size_t n = family == AF_INET ? 4 : 16;
+	uint8_t key[33] = { (uint8_t)(family == AF_INET ? 4 : 6) };
+	int is_new;
 
+	memcpy(key + 1, lo, n);
+	memcpy(key + 17, hi, n);
 	if (cidr_add(ls->ranges, family, lo, hi, VALUE(ls->list, kind),
-	    merge) == -1) {
+	    merge) == -1 || (is_new = range_set_add(ls->seen, key)) == -1) {
 		ls->out_of_memory = true;
 		return -1;
 	}
 	ls->st->read++;
-	ls->st->kept++;
+	if (is_new)
+		ls->st->kept++;
+	else
+		ls->st->duplicates++;
 	return 0;
 }
 
@@ -122,17 +179,29 @@ cmp_entry(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
+struct range_hash {
+	ldns_sha256_CTX *ctx;
+	const struct policy_parts *pp;
+};
+
+/* Ranges hash like names: by list name, category and kind, never by
+ * list index or host byte order, so the id is the content's. */
 static void
 hash_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
     uint32_t value)
 {
-	uint8_t head[5] = { (uint8_t)family };
+	struct range_hash *rh = arg;
+	const struct policy_list *l = &rh->pp->lists[VALUE_LIST(value)];
+	uint8_t head[2] = { family == AF_INET ? 4 : 6, VALUE_ALLOWS(value) };
 	size_t n = family == AF_INET ? 4 : 16;
 
-	memcpy(head + 1, &value, 4);
-	ldns_sha256_update(arg, head, sizeof(head));
-	ldns_sha256_update(arg, lo, n);
-	ldns_sha256_update(arg, hi, n);
+	ldns_sha256_update(rh->ctx, head, sizeof(head));
+	ldns_sha256_update(rh->ctx, lo, n);
+	ldns_sha256_update(rh->ctx, hi, n);
+	ldns_sha256_update(rh->ctx, (const uint8_t *)l->name,
+	    strlen(l->name) + 1);
+	ldns_sha256_update(rh->ctx, (const uint8_t *)l->category,
+	    strlen(l->category) + 1);
 }
 
 static void
@@ -161,8 +230,11 @@ compute_id(struct policy_parts *pp)
 		ldns_sha256_update(&ctx, (const uint8_t *)l->category,
 		    strlen(l->category) + 1);
 	}
-	if (pp->ranges != NULL)
-		cidr_walk(pp->ranges, hash_range, &ctx);
+	if (pp->ranges != NULL) {
+		struct range_hash rh = { &ctx, pp };
+
+		cidr_walk(pp->ranges, hash_range, &rh);
+	}
 	ldns_sha256_final(digest, &ctx);
 	free(st.v);
 	for (i = 0; i < 8; i++)
@@ -194,6 +266,42 @@ parts_clear(struct policy_parts *pp)
 	if (pp->map != NULL)
 		munmap(pp->map, pp->map_len);
 	memset(pp, 0, sizeof(*pp));
+}
+
+struct parts_check {
+	size_t nlists;
+	bool bad;
+};
+
+static void
+check_name(void *arg, const uint8_t *name, size_t len, uint32_t value)
+{
+	struct parts_check *pc = arg;
+
+	if (VALUE_LIST(value) >= pc->nlists)
+		pc->bad = true;
+}
+
+static void
+check_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
+    uint32_t value)
+{
+	check_name(arg, NULL, 0, value);
+}
+
+int
+policy_parts_check(const struct policy_parts *pp, const char **why)
+{
+	struct parts_check pc = { pp->nlists, false };
+
+	domtree_walk(pp->names, check_name, &pc);
+	if (pp->ranges != NULL)
+		cidr_walk(pp->ranges, check_range, &pc);
+	if (pc.bad) {
+		*why = "an entry names a list the file does not have";
+		return -1;
+	}
+	return 0;
 }
 
 struct policy *
@@ -242,6 +350,7 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 {
 	struct policy_parts pp = { 0 };
 	struct source_stats scratch;
+	struct range_set seen = { 0 };
 	size_t i;
 
 	if (m->nsources > MAX_LISTS) {
@@ -258,7 +367,7 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 		abort();
 	for (i = 0; i < m->nsources; i++) {
 		const struct source *src = &m->sources[i];
-		struct load_state ls = { pp.names, pp.ranges, i, stats ?
+		struct load_state ls = { pp.names, pp.ranges, &seen, i, stats ?
 		    &stats[i] : &scratch, false };
 		size_t before;
 
@@ -274,10 +383,12 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 				    "[source %s]: out of memory", src->name);
 			ls.st->failed = true;
 			parts_clear(&pp);
+			free(seen.keys);
 			return NULL;
 		}
 		ls.st->bad = diag_count(ds[i]) - before;
 	}
+	free(seen.keys);
 	if (cidr_freeze(pp.ranges) == -1) {
 		diag_add(ds[0], m->path, 0, "out of memory");
 		parts_clear(&pp);

@@ -157,6 +157,10 @@ struct policy_parts {
 	char id[17];			/* "" to compute it */
 };
 
+/* Checks that every entry of parts names a list it has (a snapshot's
+ * tables come from a file).  Returns 0, or -1 with *why set. */
+int policy_parts_check(const struct policy_parts *parts, const char **why);
+
 /* Takes ownership of everything in parts. */
 struct policy *policy_from_parts(struct policy_parts *parts,
     const struct policy_answer *pa);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "cidr.h"
@@ -129,7 +130,10 @@ build_image(const struct policy *p, size_t *lenp)
 	lists_write(&pp, img + h.sections[0].off);
 	domtree_blob_write(pp.names, img + h.sections[1].off);
 	cidr_blob_write(pp.ranges, img + h.sections[2].off);
-	SHA256(img + sizeof(h), total - sizeof(h), h.checksum);
+	/* The checksum covers the whole file, header included (with the
+	 * checksum field zero), so not even the id can be altered. */
+	memcpy(img, &h, sizeof(h));
+	SHA256(img, total, h.checksum);
 	memcpy(img, &h, sizeof(h));
 	*lenp = total;
 	return img;
@@ -216,6 +220,26 @@ check_header(const struct header *h, size_t size)
 	return NULL;
 }
 
+/* SHA-256 of the file with the header's checksum field zeroed. */
+static bool
+checksum_ok(void *map, size_t len, const struct header *h, uint8_t *sum)
+{
+	struct header zeroed = *h;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok;
+
+	memset(zeroed.checksum, 0, sizeof(zeroed.checksum));
+	ok = ctx != NULL &&
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, &zeroed, sizeof(zeroed)) == 1 &&
+	    EVP_DigestUpdate(ctx, (const uint8_t *)map + sizeof(zeroed),
+	    len - sizeof(zeroed)) == 1 &&
+	    EVP_DigestFinal_ex(ctx, sum, NULL) == 1 &&
+	    memcmp(sum, h->checksum, SHA256_DIGEST_LENGTH) == 0;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
 static const struct section *
 find_section(const struct header *h, uint32_t kind)
 {
@@ -235,9 +259,9 @@ read_lists(const uint8_t *base, const struct section *s, uint32_t n,
 	const uint8_t *p = base + s->off, *end = p + s->len;
 	uint32_t i;
 
-	if (n == 0 || n > 32767)
+	if (n > 32767)
 		return "corrupt list table";
-	if ((pp->lists = calloc(n, sizeof(*pp->lists))) == NULL)
+	if ((pp->lists = calloc(n ? n : 1, sizeof(*pp->lists))) == NULL)
 		return "out of memory";
 	pp->nlists = n;
 	for (i = 0; i < n; i++) {
@@ -322,9 +346,7 @@ snapshot_load(const char *path, const struct policy_answer *pa,
 	memcpy(&h, pp.map, sizeof(h));
 	if ((why = check_header(&h, pp.map_len)) != NULL)
 		goto fail;
-	SHA256((const uint8_t *)pp.map + sizeof(h), pp.map_len - sizeof(h),
-	    sum);
-	if (memcmp(sum, h.checksum, sizeof(sum)) != 0) {
+	if (!checksum_ok(pp.map, pp.map_len, &h, sum)) {
 		why = "corrupt: checksum mismatch";
 		goto fail;
 	}
@@ -345,6 +367,8 @@ snapshot_load(const char *path, const struct policy_answer *pa,
 	    ranges->len, &why);
 	if (pp.ranges == NULL)
 		goto fail;
+	if (policy_parts_check(&pp, &why) == -1)
+		goto fail;
 	memcpy(pp.id, h.id, sizeof(pp.id) - 1);
 	pp.id[sizeof(pp.id) - 1] = '\0';
 	return policy_from_parts(&pp, pa);
@@ -352,6 +376,7 @@ fail:
 	diag_add(d, path, 0, "%s", why);
 	free(pp.lists);
 	domtree_free(pp.names);
+	cidr_free(pp.ranges);
 	if (pp.map != NULL)
 		munmap(pp.map, pp.map_len);
 	return NULL;
