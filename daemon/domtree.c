@@ -38,6 +38,7 @@ struct domtree {
 	uint8_t *arena;
 	size_t arena_len, arena_cap;
 	bool is_view;		/* slots and arena borrowed */
+	uint32_t max_value;	/* largest value of a view */
 };
 
 /* FNV-1a: names are short and already lower case; the table is built
@@ -315,14 +316,18 @@ domtree_blob_write(const struct domtree *t, uint8_t *buf)
 	memset(buf + used, 0, total - used);
 }
 
-/* Every slot must point at a whole entry inside the arena, and every
- * entry's name must be a wire name of the recorded length. */
+/* Every slot must point at a whole entry inside the arena, ending in the
+ * root label; there must be a free slot (or a miss would probe forever).
+ * Lookups and walks go through the slots only, so this is all they need.
+ * Also finds the largest value, for the caller's checks. */
 static bool
 blob_is_sound(const struct slot *slots, uint32_t nslots,
-    const uint8_t *arena, size_t arena_len, uint32_t count)
+    const uint8_t *arena, size_t arena_len, uint32_t count,
+    uint32_t *max_value)
 {
 	uint32_t i, used = 0;
 
+	*max_value = 0;
 	for (i = 0; i < nslots; i++) {
 		size_t off, len;
 
@@ -335,19 +340,11 @@ blob_is_sound(const struct slot *slots, uint32_t nslots,
 		if (len == 0 || off + ENTRY_HEAD + len > arena_len ||
 		    arena[off + ENTRY_HEAD + len - 1] != 0)
 			return false;
+		if (slots[i].value > *max_value)
+			*max_value = slots[i].value;
 		used++;
 	}
-	/* At least one empty slot, or a miss would probe forever. */
-	if (used != count || used >= nslots)
-		return false;
-	/* domtree_walk() reads the arena entry by entry. */
-	for (i = 0, used = 0; i < arena_len; used++) {
-		if (i + ENTRY_HEAD > arena_len || arena[i] == 0 ||
-		    i + ENTRY_HEAD + arena[i] > arena_len)
-			return false;
-		i += ENTRY_HEAD + arena[i];
-	}
-	return used == count;
+	return used == count && used < nslots;
 }
 
 struct domtree *
@@ -356,6 +353,7 @@ domtree_view(const uint8_t *blob, size_t len, const char **why)
 	struct blob_head h;
 	struct domtree *t;
 	size_t slots;
+	uint32_t max_value;
 
 	*why = "name table truncated";
 	if (len < sizeof(h))
@@ -373,7 +371,7 @@ domtree_view(const uint8_t *blob, size_t len, const char **why)
 		return NULL;
 	}
 	if (!blob_is_sound((const struct slot *)(blob + sizeof(h)), h.nslots,
-	    blob + sizeof(h) + slots, h.arena_len, h.count)) {
+	    blob + sizeof(h) + slots, h.arena_len, h.count, &max_value)) {
 		*why = "name table is corrupt";
 		return NULL;
 	}
@@ -388,5 +386,19 @@ domtree_view(const uint8_t *blob, size_t len, const char **why)
 	t->arena = (uint8_t *)(blob + sizeof(h) + slots);
 	t->arena_len = h.arena_len;
 	t->arena_cap = h.arena_len;
+	t->max_value = max_value;
 	return t;
+}
+
+uint32_t
+domtree_max_value(const struct domtree *t)
+{
+	uint32_t i, max = 0;
+
+	if (t->is_view)
+		return t->max_value;
+	for (i = 0; i < t->nslots; i++)
+		if (t->slots[i].off != 0 && t->slots[i].value > max)
+			max = t->slots[i].value;
+	return max;
 }

@@ -51,6 +51,9 @@ void domtree_walk(const struct domtree *t,
     void (*fn)(void *arg, const uint8_t *name, size_t len, uint32_t value),
     void *arg);
 
+/* The largest value of any entry (0 when empty); O(1) on a view. */
+uint32_t domtree_max_value(const struct domtree *t);
+
 /* Bytes of memory the tree uses. */
 size_t domtree_memory(const struct domtree *t);
 

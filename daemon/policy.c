@@ -294,7 +294,9 @@ policy_parts_check(const struct policy_parts *pp, const char **why)
 {
 	struct parts_check pc = { pp->nlists, false };
 
-	domtree_walk(pp->names, check_name, &pc);
+	if (domtree_count(pp->names) > 0 &&
+	    VALUE_LIST(domtree_max_value(pp->names)) >= pp->nlists)
+		pc.bad = true;
 	if (pp->ranges != NULL)
 		cidr_walk(pp->ranges, check_range, &pc);
 	if (pc.bad) {

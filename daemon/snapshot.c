@@ -311,6 +311,9 @@ map_file(const char *path, struct policy_parts *pp)
 		close(fd);
 		return strerror(errno);
 	}
+	/* Huge pages where the kernel has them: a million names fault in
+	 * as a few dozen pages instead of nine thousand. */
+	(void)madvise(map, (size_t)st.st_size, MADV_HUGEPAGE);
 	while (got < (size_t)st.st_size) {
 		ssize_t n = read(fd, map + got, (size_t)st.st_size - got);
 
