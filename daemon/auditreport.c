@@ -998,10 +998,12 @@ colgeom_init(struct colgeom *g, const struct timeline *tl)
 	g->step = g->step < 12 ? 12 : g->step > 40 ? 40 : g->step;
 	g->is_count_up = (size_t)digits * 8 + 2 > g->step;
 	g->top = g->is_count_up ? (size_t)digits * 8 + 10 : 20;
-	g->every = tl->ncols <= 14 ? 1 : (48 + g->step - 1) / g->step;
-	g->every = g->every < 2 ? 2 : g->every;
-	if (tl->ncols <= 14)
+	if (tl->ncols <= 14) {
 		g->every = 1;
+		return;
+	}
+	g->every = (48 + g->step - 1) / g->step;
+	g->every = g->every < 2 ? 2 : g->every;
 }
 
 static bool
@@ -1071,10 +1073,11 @@ svg_columns(const struct ranking *rk, FILE *out)
 		    "</p>\n", tl.days_per_col, first);
 	}
 	fprintf(out, "<svg class=\"chart\" width=\"%zu\" height=\"%zu\" "
-	    "role=\"img\" aria-label=\"Blocked per day\">\n<line "
-	    "class=\"axis\" x1=\"%d\" y1=\"%zu.5\" x2=\"%zu\" y2=\"%zu.5\"/>\n",
-	    width, base + DATE_H, COL_MARGIN - 4, base, width - COL_MARGIN + 2,
-	    base);
+	    "role=\"img\" aria-label=\"Blocked per day\">\n", width,
+	    base + DATE_H);
+	fprintf(out, "<line class=\"axis\" x1=\"%d\" y1=\"%zu.5\" "
+	    "x2=\"%zu\" y2=\"%zu.5\"/>\n", COL_MARGIN - 4, base,
+	    width - COL_MARGIN + 2, base);
 	for (i = 0; i < tl.ncols; i++)
 		svg_column(&tl, &g, i, out);
 	fputs("</svg>\n", out);

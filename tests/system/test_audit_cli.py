@@ -1,9 +1,12 @@
 """`cordon audit verify|search|report` on logs written here in cordond's
 exact format (auditgen.py): verify passes an intact chain across rotated
 and gzip'd files and names the first broken line and what broke it;
-search filters and formats; report summarises in text and HTML."""
+search filters and formats; report summarises in text and HTML (the day
+chart's columns and dates, wording, UTF-8; test_report_browser.py renders
+the page)."""
 
 import csv
+import datetime
 import gzip
 import io
 import os
@@ -447,3 +450,126 @@ def test_report_unwritable_html(log, tmp_path):
     assert rc == 1
     assert "cordon: %s: No such file or directory" % (
         tmp_path / "no" / "r.html") in err
+
+
+def test_report_singular_wording(tmp_path):
+    p = write(tmp_path / "log", ag.chain([
+        ag.policy_body("2026-11-22T23:00:00.000Z", P1, None, 1, 1, "start"),
+        ag.block_body("2026-11-23T05:19:33.123Z", "192.0.2.7", 1,
+                      "www.binance.com", "binance.com", "exchanges",
+                      policy=P1),
+        ag.gap_body("2026-11-23T06:00:00.000Z", 1)]))
+    html = tmp_path / "r.html"
+    rc, out, err = run("report", p, "--html", html)
+    assert rc == 0, err
+    assert "blocked:  1 attempt, 1 name, 1 client\n" in out
+    assert "events:   2 (1 policy change, 1 gap)\n" in out
+    assert "(1 entry, 1 list, by start)" in out
+    assert sections(out)["Gaps"] == [["2026-11-23T06:00:00.000Z",
+                                      "%s:3" % p, "1", "line", "lost"]]
+    page = html.read_text()
+    assert "<td>1 attempt, 1 name, 1 client</td>" in page
+    assert "<td>2 (1 policy change, 1 gap)</td>" in page
+    for wrong in ("1 attempts", "1 names", "1 clients", "1 policy changes",
+                  "1 gaps", "1 entries", "1 lists", "1 lines"):
+        assert wrong not in out and wrong not in page, wrong
+
+
+def test_report_invalid_utf8(tmp_path):
+    """Raw bytes from the log that are not UTF-8 come out as '?' in text
+    and U+FFFD in HTML, one for each byte; a C1 control as '?' in both."""
+    line, = ag.chain([ag.block_body(
+        "2026-11-23T05:19:33.123Z", "192.0.2.7", 1, "caf\u00e9.example",
+        "ex", "LISTNAME", policy=P1)])
+    raw = line.encode().replace(b"LISTNAME", b"bad\xffname\xc2\x9b\xe6\x97")
+    p = tmp_path / "log"
+    p.write_bytes(raw + b"\n")
+    html = tmp_path / "r.html"
+    rc, out, err = run("report", p, "--html", html)
+    assert rc == 0, err
+    assert sections(out)["By list"][0][0] == "bad?name???"
+    assert sections(out)["Top 10 names"][0][0] == "caf\u00e9.example"
+    page = html.read_bytes().decode("utf-8")     # strict: valid UTF-8
+    assert "bad\ufffdname?\ufffd\ufffd<" in page
+    assert "caf\u00e9.example" in page
+
+
+def day_log(tmp_path, first, days):
+    """A log with one block on each of days (offsets from first)."""
+    bodies = []
+    for i, d in enumerate(days):
+        ts = (first + datetime.timedelta(days=d, hours=1)).strftime(
+            "%Y-%m-%dT%H:%M:%S.000Z")
+        bodies.extend([ag.block_body(ts, "192.0.2.7", 1, "x.example",
+                                     "x.example", "l", policy=P1)] *
+                      (1 + i % 3))
+    return write(tmp_path / "days.log", ag.chain(bodies))
+
+
+def day_chart(page):
+    """The day chart of a report page: [(title, count text)], the dates
+    under it and its note, if any."""
+    sec = re.search(r"<h2>Blocked per day</h2>\n(.*?)</svg>", page,
+                    re.S).group(1)
+    cols = re.findall(r"<g><title>([^<]*)</title><rect class=\"col\"[^>]*/>"
+                      r"<text class=\"count\"[^>]*>(\d+)</text></g>", sec)
+    dates = re.findall(r"<text class=\"date\"[^>]*>([^<]*)</text>", sec)
+    note = re.search(r"<p>([^<]*)</p>", sec)
+    return cols, dates, note and note.group(1)
+
+
+def test_report_day_chart_long_period(tmp_path):
+    # 40 days, blocks on some: every day a column, gaps at zero.
+    first = datetime.datetime(2026, 10, 1)
+    with_data = [0, 1, 5, 6, 7, 20, 33, 39]
+    p = day_log(tmp_path, first, with_data)
+    html = tmp_path / "r.html"
+    rc, out, err = run("report", p, "--html", html)
+    assert rc == 0, err
+    cols, dates, note = day_chart(html.read_text())
+    assert note is None
+    days = [(first + datetime.timedelta(days=i)).strftime("%Y-%m-%d")
+            for i in range(40)]
+    want = {d: 1 + i % 3 for i, d in enumerate(days[i] for i in with_data)}
+    assert cols == [("%s: %d" % (d, want.get(d, 0)), str(want.get(d, 0)))
+                    for d in days]
+    # Dates: the first, the last and every so many between.
+    assert dates[0] == days[0] and dates[-1] == days[-1]
+    at = [days.index(d) for d in dates[1:-1]]
+    step = at[0]
+    assert step >= 2 and at == list(range(step, at[-1] + 1, step)), at
+    assert 39 - at[-1] <= step and len(dates) >= 6
+
+
+def test_report_day_chart_short_period_dates_every_day(tmp_path):
+    first = datetime.datetime(2026, 12, 25)
+    p = day_log(tmp_path, first, [0, 13])      # over the new year
+    html = tmp_path / "r.html"
+    rc, out, err = run("report", p, "--html", html)
+    assert rc == 0, err
+    cols, dates, _ = day_chart(html.read_text())
+    days = [(first + datetime.timedelta(days=i)).strftime("%Y-%m-%d")
+            for i in range(14)]
+    assert dates == days
+    assert [c for _, c in cols] == ["1"] + ["0"] * 12 + ["2"]
+
+
+def test_report_day_chart_weeks_past_60_days(tmp_path):
+    first = datetime.datetime(2026, 1, 1)
+    p = day_log(tmp_path, first, [0, 8, 9, 99])
+    html = tmp_path / "r.html"
+    rc, out, err = run("report", p, "--html", html)
+    assert rc == 0, err
+    page = html.read_text()
+    cols, dates, note = day_chart(page)
+    assert note == "One column per 7 days, from 2026-01-01."
+    assert len(cols) == 15      # 100 days
+    assert cols[0] == ("2026-01-01 .. 2026-01-07: 1", "1")
+    assert cols[1] == ("2026-01-08 .. 2026-01-14: 5", "5")
+    assert cols[14] == ("2026-04-09 .. 2026-04-10: 1", "1")
+    assert all(c == "0" for _, c in cols[2:14])
+    assert dates[0] == "2026-01-01" and dates[-1] == "2026-04-09"
+    # The table still has each day with data.
+    assert sections(out)["Blocked per day"] == [
+        ["2026-01-01", "1", "14.3%"], ["2026-01-09", "2", "28.6%"],
+        ["2026-01-10", "3", "42.9%"], ["2026-04-10", "1", "14.3%"]]

@@ -1,13 +1,18 @@
 """`cordon audit report --html` loaded in a real browser: Debian's chromium,
 headless.  A known log (auditgen.py) is reported once; chromium dumps the
 DOM it rendered, and every chart must be there with one bar per row of the
-known counts, its labels (escaped, cut at 48 characters) and nothing that
-loads from elsewhere; then chromium takes a screenshot, which must show the
-bars and columns in the report's own colours.
+known counts, its labels (escaped, cut to the room they have on whole
+characters, the full text in a tooltip), a column for every day of the
+period with its count, and nothing that loads from elsewhere.  A copy of
+the page with a measuring script added tells where chromium laid out each
+label: all of them inside their chart, dates not on top of each other.
+Then chromium takes a screenshot, which must show the bars and columns in
+the report's own colours.
 
 CHROMIUM overrides the browser (default: `chromium` on PATH); without one
 the tests are skipped (scripts/setup installs Debian's package)."""
 
+import json
 import os
 import shutil
 import signal
@@ -30,7 +35,7 @@ BROWSER_TIMEOUT = 25            # each run; both runs take ~5 s here
 WINDOW = (1200, 2000)
 
 # The report's geometry and colours (daemon/auditreport.c).
-BAR_W, LABEL_MAX, TOP_N = 420, 48, 10
+BAR_W, COL_H, TOP_N = 420, 160, 10
 BAR_RGB = (0xb0, 0x3a, 0x2e)    # .bar
 COL_RGB = (0x2e, 0x6d, 0xb0)    # .col
 
@@ -38,18 +43,24 @@ P1 = "5f3c1a0b2d4e6f70"
 HOSTILE = '<img src="http://127.0.0.1:9/x.png">.example'
 LONG = ("a-very-long-subdomain-label-for-layout-checks.tracking."
         "exchange-mirror.example")
-# (qname, how often); 13 names, so the top ten leaves three out.
+# Two-, three- and four-byte characters, long enough to be cut among the
+# three-byte ones (a cut at 48 bytes would split one).
+UTF8 = "\u00e9" * 10 + "\u65e5\u672c\u8a9e" * 10 + "\U0001f600.example"
+# 48 of the widest letter: wider than the room for labels.
+WIDE = "W" * 48
+# (qname, how often); 12 names, so the top ten leaves two out.
 NAMES = [("www.binance.com", 5), ("WWW.Binance.COM", 1),
          ("api.binance.com", 4), ("ico-launch.example", 3),
-         ("cdn.otc-desk.example", 2), (HOSTILE, 1), (LONG, 1)] + [
-    ("n%02d.example" % i, 1) for i in range(1, 8)]
-# November days and how many attempts on each (24 in all); no 6th.
+         ("cdn.otc-desk.example", 2), (UTF8, 2), (HOSTILE, 1),
+         (LONG, 1)] + [("n%02d.example" % i, 1) for i in range(1, 6)]
+# November days and how many attempts on each (24 in all); no 6th, which
+# the chart must still show.
 DAYS = [2, 3, 4, 5, 7, 8]
 PER_DAY = [7, 5, 1, 3, 6, 2]
 DAY_OF = [d for d, n in zip(DAYS, PER_DAY) for _ in range(n)]
 CLIENTS = ["192.0.2.7", "192.0.2.7", "198.51.100.20", "2001:db8::5",
            "10.1.2.3"]
-LISTS = ["exchanges", "exchanges", "ico", "otc"]
+LISTS = ["exchanges", "exchanges", "ico", "otc", WIDE]
 TRIGGERS = ["qname", "qname", "qname", "cname", "ip"]
 CLIENT_CC = [("CN", 4134), ("CN", 4134), ("US", 7922), ("DE", 3320), None]
 
@@ -121,8 +132,20 @@ EXPECTED = {
 }
 
 
-def chart_label(key):
-    return key[:LABEL_MAX] + "\u2026" if len(key) > LABEL_MAX else key
+def check_label(label, key):
+    """A chart label is its key, or a prefix of whole characters and an
+    ellipsis."""
+    if label == key:
+        return
+    assert label.endswith("\u2026"), (label, key)
+    assert key.startswith(label[:-1]) and len(label) - 1 < len(key), (
+        label, key)
+    assert "\ufffd" not in label
+
+
+# Every day from the first to the last with data, with its count.
+ALL_DAYS = [("2026-11-%02d" % d, dict(zip(DAYS, PER_DAY)).get(d, 0))
+            for d in range(DAYS[0], DAYS[-1] + 1)]
 
 
 # The rendered DOM, as a small tree.
@@ -356,19 +379,29 @@ def test_every_chart_present(charts):
 
 def test_day_columns(charts):
     svg = charts["Blocked per day"]
-    days = EXPECTED["Blocked per day"]
-    rects = svg.find_all("rect")
-    assert len(rects) == len(days) == len(DAYS)
-    top = max(c for _, c in days)
-    for rect, (day, count) in zip(rects, days):
+    groups = svg.find_all("g")
+    # One column per day of the period, the 6th (no blocks) included.
+    assert len(groups) == len(ALL_DAYS) == DAYS[-1] - DAYS[0] + 1
+    assert ("2026-11-06", 0) in ALL_DAYS
+    top = max(PER_DAY)
+    xs = []
+    for g, (day, count) in zip(groups, ALL_DAYS):
+        assert g.find_all("title")[0].all_text() == "%s: %d" % (day, count)
+        rect, = g.find_all("rect")
         assert rect.attrs["class"] == "col"
-        assert rect.find_all("title")[0].all_text() == "%s: %d" % (
-            day, count)
         assert float(rect.attrs["height"]) == pytest.approx(
-            160.0 * count / top, abs=0.06)
-    # A date under every fourth column (24 px steps, 80 px per label).
-    assert [t.all_text() for t in svg.find_all("text")] == [
-        d for i, (d, _) in enumerate(days) if i % 4 == 0]
+            COL_H * count / top, abs=0.06)
+        xs.append(float(rect.attrs["x"]))
+        # The count is on the page, not only in the tooltip.
+        label, = g.find_all("text")
+        assert label.attrs["class"] == "count"
+        assert label.all_text() == str(count)
+    # Even in time: the same step from each day to the next.
+    steps = {b - a for a, b in zip(xs, xs[1:])}
+    assert len(steps) == 1 and steps.pop() > 0, xs
+    # Seven days: a date under every column.
+    assert [t.all_text() for t in svg.find_all("text")
+            if t.attrs.get("class") == "date"] == [d for d, _ in ALL_DAYS]
 
 
 @pytest.mark.parametrize("title", [t for t in EXPECTED
@@ -381,24 +414,118 @@ def test_bar_chart(charts, title):
     assert all(r.attrs["class"] == "bar" for r in rects)
     texts = [t.all_text() for t in svg.find_all("text")]
     # label, bar, count: one row after another.
-    assert texts[0::2] == [chart_label(k) for k, _ in rows]
+    assert len(texts) == 2 * len(rows)
+    for label, (key, _) in zip(texts[0::2], rows):
+        check_label(label, key)
     assert texts[1::2] == [str(c) for _, c in rows]
+    # The full key and its count in each row's tooltip.
+    assert [g.find_all("title")[0].all_text() for g in svg.find_all("g")] \
+        == ["%s: %d" % kv for kv in rows]
     top = max(c for _, c in rows)
     widths = [float(r.attrs["width"]) for r in rects]
     assert widths == pytest.approx([BAR_W * c / top for _, c in rows],
                                    abs=0.06)
 
 
+def chart_labels(svg):
+    return [t.all_text() for t in svg.find_all("text")][0::2]
+
+
 def test_top_names_cut_and_escaped(charts, rendered):
     html, dom, _ = rendered
-    labels = [t.all_text() for t in charts["Top 10 names"].find_all("text")]
+    labels = chart_labels(charts["Top 10 names"])
     assert HOSTILE in labels    # shown as text, not made an element
-    assert LONG[:LABEL_MAX] + "\u2026" in labels
+    long_label, = [l for l in labels if l.startswith(LONG[:20])]
+    assert long_label.endswith("\u2026")
+    assert len(long_label) > 36, "cut shorter than the room: " + long_label
     assert "www.binance.com" in labels and "WWW.Binance.COM" not in labels
     assert "&lt;img src=&quot;http://127.0.0.1:9/x.png&quot;&gt;" in html
     # Names past the top ten are in the table, counted as "(others)".
-    assert "n07.example" not in dom
+    assert "n05.example" not in dom
     assert "(others)" in dom
+
+
+def test_utf8_label_cut_between_characters(charts, rendered):
+    label, = [l for l in chart_labels(charts["Top 10 names"])
+              if l.startswith("\u00e9")]
+    assert label.endswith("\u2026") and UTF8.startswith(label[:-1])
+    assert "\u65e5" in label     # cut among the three-byte characters
+    # The page is valid UTF-8 (read_text() would have failed), and the
+    # full name is in the table and the tooltip.
+    assert rendered[0].count(UTF8) == 2
+    assert "\ufffd" not in rendered[0]
+
+
+def test_wide_label_cut(charts):
+    label, = [l for l in chart_labels(charts["By list"])
+              if l.startswith("W")]
+    assert label.endswith("\u2026") and len(label) < len(WIDE)
+
+
+# Where chromium put every chart label: the page plus a script that writes
+# each <text>'s box, relative to its <svg>, into the DOM it dumps.
+MEASURE = """<script>
+var out = [];
+document.querySelectorAll("svg").forEach(function (svg) {
+  var s = svg.getBoundingClientRect();
+  svg.querySelectorAll("text").forEach(function (t) {
+    var b = t.getBoundingClientRect();
+    out.push({chart: svg.getAttribute("aria-label"),
+              cls: t.getAttribute("class") || "", text: t.textContent,
+              left: b.left - s.left, right: b.right - s.left,
+              top: b.top - s.top, bottom: b.bottom - s.top,
+              width: s.width, height: s.height});
+  });
+});
+var pre = document.createElement("pre");
+pre.id = "measure";
+pre.textContent = JSON.stringify(out);
+document.body.appendChild(pre);
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def measured(rendered):
+    """[{chart, cls, text, left, right, top, bottom, width, height}] for
+    every <text> of every chart, as chromium laid it out."""
+    with tempfile.TemporaryDirectory(prefix="cordon-measure-") as d:
+        tmp = Path(d)
+        page = tmp / "measure.html"
+        page.write_text(rendered[0].replace("</body>", MEASURE + "</body>"))
+        dom, _ = chromium(tmp, "--window-size=%d,%d" % WINDOW,
+                          "--dump-dom", page.as_uri())
+    pre = [n for n in parse_dom(dom).find_all("pre")
+           if n.attrs.get("id") == "measure"]
+    assert pre, "the measuring script did not run"
+    return json.loads(pre[0].all_text())
+
+
+def test_labels_inside_charts(measured):
+    assert {m["chart"] for m in measured} == set(EXPECTED)
+    for m in measured:
+        assert m["right"] > m["left"], m
+        assert m["left"] >= 0 and m["right"] <= m["width"] + 0.5, m
+        assert m["top"] >= 0 and m["bottom"] <= m["height"] + 0.5, m
+    wide, = [m for m in measured if m["text"].startswith("WWW")]
+    assert wide["left"] >= 0 and wide["right"] <= wide["width"], wide
+
+
+def overlap(a, b):
+    return (a["left"] < b["right"] and b["left"] < a["right"] and
+            a["top"] < b["bottom"] and b["top"] < a["bottom"])
+
+
+def test_day_labels_apart(measured):
+    days = [m for m in measured if m["chart"] == "Blocked per day"]
+    dates = [m for m in days if m["cls"] == "date"]
+    counts = [m for m in days if m["cls"] == "count"]
+    assert [m["text"] for m in dates] == [d for d, _ in ALL_DAYS]
+    assert [m["text"] for m in counts] == [str(c) for _, c in ALL_DAYS]
+    for group in (dates, counts):
+        for a, b in zip(group, group[1:]):
+            assert not overlap(a, b), (a, b)
+    for c in counts:
+        assert not any(overlap(c, d) for d in dates), c
 
 
 URL_ATTRS = {"src", "href", "xlink:href", "srcset", "data", "action",
@@ -455,7 +582,8 @@ def test_screenshot_shows_charts(rendered):
     assert bars >= sum(len(EXPECTED[t]) for t in (
         "Top 10 names", "Top 10 clients", "By list")), bars
 
-    # The day columns: one blue run per day along a line near their base.
+    # The day columns: one blue run per day with blocks along a line near
+    # their base (the 6th has an empty column).
     blue_ys = [y for y in range(h) if COL_RGB in (
         rgb_at(rows, bpp, x, y) for x in range(0, w, 4))]
     assert blue_ys, "no day column on screen"
