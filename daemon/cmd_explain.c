@@ -12,6 +12,7 @@
 #include "config.h"
 #include "diag.h"
 #include "dname.h"
+#include "geoip.h"
 #include "policy.h"
 
 static struct policy *
@@ -46,25 +47,69 @@ explain(const struct policy *p, const char *text, const uint8_t *wire)
 	    v.blocked ? action_name(policy_answer(p)->action) : "forward");
 }
 
+/* A geo block, as the daemon would apply it to an answer address. */
+static const char *
+geo_block(const struct policy_answer *pa, const struct geo_info *gi,
+    char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; gi->country[0] != '\0' && i < pa->ncountries; i++)
+		if (memcmp(pa->countries[i], gi->country, 2) == 0) {
+			snprintf(buf, size, "country %s ([policy] "
+			    "block_countries)", gi->country);
+			return buf;
+		}
+	for (i = 0; gi->asn != 0 && i < pa->nasns; i++)
+		if (pa->asns[i] == gi->asn) {
+			snprintf(buf, size, "AS%u ([policy] block_asns)",
+			    gi->asn);
+			return buf;
+		}
+	return NULL;
+}
+
+/*
+ * An address as it would be judged in an answer: the most specific
+ * range decides; with no range, block_countries and block_asns do.
+ * GeoIP facts follow when the policy has databases.
+ */
 static void
 explain_addr(const struct policy *p, const char *text, int family,
     const uint8_t *addr)
 {
-	char range[128];
+	const struct policy_answer *pa = policy_answer(p);
+	const char *action = action_name(pa->action), *geo = NULL;
+	char range[128], why[96];
 	struct addr_verdict v;
+	struct geo_info gi = { "", 0, "" };
 
 	policy_check_addr(p, family, addr, &v);
-	if (v.list == NULL) {
+	if (policy_geoip(p) != NULL) {
+		geoip_lookup(policy_geoip(p), family, addr, &gi);
+		geo = geo_block(pa, &gi, why, sizeof(why));
+	}
+	if (v.list != NULL) {
+		policy_format_range(&v, range, sizeof(range));
+		printf("%s: %s by %s (list %s, category %s, kind %s, "
+		    "action %s)\n", text, v.blocked ? "blocked" : "allowed",
+		    range, v.list->name, v.list->category[0] ?
+		    v.list->category : "-", list_kind_name(v.list->kind),
+		    v.blocked ? action : "forward");
+	} else if (geo != NULL)
+		printf("%s: blocked by %s (list geoip, action %s)\n", text,
+		    geo, action);
+	else
 		printf("%s: allowed (no list names a range holding it)\n",
 		    text);
+	if (policy_geoip(p) == NULL)
 		return;
-	}
-	policy_format_range(&v, range, sizeof(range));
-	printf("%s: %s by %s (list %s, category %s, kind %s, action %s)\n",
-	    text, v.blocked ? "blocked" : "allowed", range, v.list->name,
-	    v.list->category[0] ? v.list->category : "-",
-	    list_kind_name(v.list->kind),
-	    v.blocked ? action_name(policy_answer(p)->action) : "forward");
+	printf("%s: geoip: country %s", text, gi.country[0] ? gi.country :
+	    "unknown");
+	if (gi.asn != 0)
+		printf(", AS%u%s%s%s", gi.asn, gi.org[0] ? " (" : "", gi.org,
+		    gi.org[0] ? ")" : "");
+	printf("\n");
 }
 
 int

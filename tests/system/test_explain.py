@@ -1,0 +1,115 @@
+"""`cordon explain NAME|IP [-c CONFIG|MANIFEST]` (PRODUCT.md "The cordon
+tool"; issue 3 point 6 and issue 4 point 6): which rule of which list and
+kind decides, the action, and for an address the range that matches and
+what GeoIP knows of it."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[2]
+CORDON = os.environ.get("CORDON", str(TOP / "daemon" / "cordon"))
+MAKE_MMDB = TOP / "tests" / "fixtures" / "make-mmdb.pl"
+
+
+def explain(*args):
+    res = subprocess.run([CORDON, "explain", *args], capture_output=True,
+                         text=True, timeout=20)
+    return res.returncode, res.stdout.splitlines(), res.stderr
+
+
+@pytest.fixture
+def lists(tmp_path):
+    (tmp_path / "ex.domains").write_text("binance.com\nexample.com\n")
+    (tmp_path / "ok.domains").write_text("safe.example.com\n")
+    (tmp_path / "bad.cidr").write_text("192.0.2.0/24\n2001:db8::/32\n")
+    (tmp_path / "ok.cidr").write_text("192.0.2.128/25\n")
+    (tmp_path / "sources.ini").write_text(
+        "[source exchanges]\nfile = ex.domains\nformat = domains\n"
+        "category = exchange\n"
+        "[source mine]\nfile = ok.domains\nformat = domains\nkind = allow\n"
+        "[source infra]\nfile = bad.cidr\nformat = cidr\ncategory = infra\n"
+        "[source okips]\nfile = ok.cidr\nformat = cidr\nkind = allow\n")
+    return tmp_path
+
+
+def test_names_from_a_manifest(lists):
+    rc, out, err = explain("www.binance.com", "safe.example.com",
+                           "bad.safe.example.com", "debian.org",
+                           "-c", str(lists / "sources.ini"))
+    assert rc == 0, err
+    assert out[0] == ("www.binance.com: blocked by binance.com (list "
+                      "exchanges, category exchange, kind block, action "
+                      "nxdomain)")
+    assert out[1].startswith("safe.example.com: allowed by "
+                             "safe.example.com (list mine")
+    assert out[2].startswith("bad.safe.example.com: allowed by "
+                             "safe.example.com")
+    assert out[3] == "debian.org: allowed (no list names it)"
+
+
+def test_addresses_and_the_range_that_matches(lists):
+    rc, out, err = explain("192.0.2.7", "192.0.2.200", "2001:db8::5",
+                           "::ffff:192.0.2.9", "10.0.0.1",
+                           "-c", str(lists / "sources.ini"))
+    assert rc == 0, err
+    assert out[0].startswith("192.0.2.7: blocked by 192.0.2.0/24 (list "
+                             "infra, category infra, kind block")
+    assert out[1].startswith("192.0.2.200: allowed by 192.0.2.128/25 "
+                             "(list okips")
+    assert out[2].startswith("2001:db8::5: blocked by 2001:db8::/32")
+    assert out[3].startswith("::ffff:192.0.2.9: blocked by 192.0.2.0/24")
+    assert out[4] == "10.0.0.1: allowed (no list names a range holding it)"
+
+
+def test_the_same_from_a_compiled_snapshot(lists, tmp_path):
+    res = subprocess.run([CORDON, "compile", str(lists / "sources.ini"),
+                          "-o", str(tmp_path / "out")], capture_output=True,
+                         text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    rc, out, err = explain("www.binance.com", "192.0.2.7", "-c",
+                           str(tmp_path / "out" / "policy.cpol"))
+    assert rc == 0, err
+    assert out[0].startswith("www.binance.com: blocked by binance.com")
+    assert out[1].startswith("192.0.2.7: blocked by 192.0.2.0/24")
+
+
+def test_geoip_facts_and_geo_blocks_with_a_config(lists, tmp_path):
+    if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("Perl's MaxMind::DB::Writer (libmaxmind-db-writer-perl)"
+                    " is not installed")
+    dbs = tmp_path / "mmdb"
+    dbs.mkdir()
+    subprocess.run(["perl", str(MAKE_MMDB), str(dbs)], check=True,
+                   capture_output=True, timeout=60)
+    conf = tmp_path / "cordon.conf"
+    conf.write_text(
+        "[upstream]\nservers = 127.0.0.1:9\n"
+        f"[policy]\nlists = {lists / 'sources.ini'}\n"
+        "block_countries = KY\nblock_asns = AS64501\n"
+        f"[geoip]\ncountry_db = {dbs / 'country.mmdb'}\n"
+        f"asn_db = {dbs / 'asn.mmdb'}\n")
+    rc, out, err = explain("203.0.113.5", "198.51.100.9", "192.0.2.7",
+                           "-c", str(conf))
+    assert rc == 0, err
+    assert out[0] == ("203.0.113.5: blocked by country KY ([policy] "
+                      "block_countries) (list geoip, action nxdomain)")
+    assert out[1] == ("203.0.113.5: geoip: country KY, AS64502 "
+                      "(Offshore Cloud)")
+    assert out[2].startswith("198.51.100.9: blocked by AS64501 ([policy] "
+                             "block_asns)")
+    assert out[4].startswith("192.0.2.7: blocked by 192.0.2.0/24")
+    assert out[5] == ("192.0.2.7: geoip: country CN, AS64500 (Example "
+                      "Exchange Hosting)")
+
+
+def test_bad_input(lists):
+    rc, _, err = explain("bad..name", "-c", str(lists / "sources.ini"))
+    assert rc == 1 and "bad..name" in err
+    rc, _, err = explain("-c", str(lists / "sources.ini"))
+    assert rc == 2
+    rc, _, err = explain("x.com", "-c", str(lists / "missing.ini"))
+    assert rc == 1 and "missing.ini" in err
