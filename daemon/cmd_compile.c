@@ -20,7 +20,6 @@
 #include "cmd.h"
 #include "diag.h"
 #include "dname.h"
-#include "domtree.h"
 #include "export.h"
 #include "fetch.h"
 #include "geoip.h"
@@ -89,28 +88,22 @@ path_in(const char *dir, const char *name)
 	return p;
 }
 
-/* ---- names added and removed since the previous build ---- */
+/* ---- names and ranges added and removed since the previous build ---- */
 
 struct diff {
-	struct domtree *other;		/* exact names of the other side */
-	FILE *f;			/* NULL: count only */
+	const struct policy *other;	/* NULL: nothing to compare with */
+	FILE *f;
 	size_t count;
 };
 
 static void
-add_name(void *arg, const uint8_t *name, size_t len,
-    const struct policy_list *l, bool allow)
+diff_item(struct diff *df, const char *text)
 {
-	(void)domtree_add(arg, name, len, 0, NULL);
-}
-
-static bool
-has_exact(const struct domtree *t, const uint8_t *name)
-{
-	uint32_t v;
-	size_t off;
-
-	return domtree_match(t, name, &v, &off) && off == 0;
+	if (df->count < REPORT_NAMES_MAX) {
+		fputs(df->count ? "," : "", df->f);
+		json_put_string(df->f, text);
+	}
+	df->count++;
 }
 
 static void
@@ -120,50 +113,61 @@ diff_name(void *arg, const uint8_t *name, size_t len,
 	struct diff *df = arg;
 	char text[DNAME_MAXTEXT];
 
-	if (df->other != NULL && has_exact(df->other, name))
+	if (df->other != NULL && policy_has_name(df->other, name))
 		return;
-	if (df->f != NULL && df->count < REPORT_NAMES_MAX) {
-		dname_to_text(name, text, sizeof(text));
-		fputs(df->count ? "," : "", df->f);
-		json_put_string(df->f, text);
-	}
-	df->count++;
+	dname_to_text(name, text, sizeof(text));
+	diff_item(df, text);
 }
 
-static struct domtree *
-names_of(const struct policy *p)
+static void
+diff_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
+    const struct policy_list *l, bool allow)
 {
-	struct domtree *t = domtree_new();
+	struct diff *df = arg;
+	struct addr_verdict v = { .family = family };
+	char text[128];
 
-	if (t == NULL)
-		abort();
-	if (p != NULL)
-		policy_walk_names(p, add_name, t);
-	return t;
+	if (df->other != NULL && policy_has_range(df->other, family, lo, hi))
+		return;
+	memcpy(v.lo, lo, family == AF_INET ? 4 : 16);
+	memcpy(v.hi, hi, family == AF_INET ? 4 : 16);
+	policy_format_range(&v, text, sizeof(text));
+	diff_item(df, text);
 }
 
-/* Writes "added":[...],"added_count":N,"removed":[...],... */
+/* Writes one "KEY":[...],"KEY_count":N pair of the changes. */
+static void
+write_diff(FILE *f, const char *key, const struct policy *from,
+    const struct policy *other, bool ranges)
+{
+	struct diff df = { other, f, 0 };
+
+	fprintf(f, ",\"%s\":[", key);
+	if (from != NULL && other == NULL)	/* a first build: all of it */
+		df.count = ranges ? policy_ranges(from) : policy_entries(from);
+	else if (from != NULL && ranges)
+		policy_walk_ranges(from, diff_range, &df);
+	else if (from != NULL)
+		policy_walk_names(from, diff_name, &df);
+	fprintf(f, "],\"%s_count\":%zu", key, df.count);
+}
+
+/* "changes": what this build adds and removes against the previous one
+ * in the folder (names and ranges; at most REPORT_NAMES_MAX listed, and
+ * none on a first build, where everything is new). */
 static void
 write_changes(FILE *f, const struct build *b)
 {
-	struct domtree *now = names_of(b->policy);
-	struct domtree *before = names_of(b->previous);
-	struct diff df = { before, f, 0 };
-
 	fputs("\"changes\":{\"previous_policy\":", f);
 	if (b->previous != NULL)
 		json_put_string(f, policy_id(b->previous));
 	else
 		fputs("null", f);
-	fputs(",\"added\":[", f);
-	policy_walk_names(b->policy, diff_name, &df);
-	fprintf(f, "],\"added_count\":%zu,\"removed\":[", df.count);
-	df = (struct diff){ now, f, 0 };
-	if (b->previous != NULL)
-		policy_walk_names(b->previous, diff_name, &df);
-	fprintf(f, "],\"removed_count\":%zu}", df.count);
-	domtree_free(now);
-	domtree_free(before);
+	write_diff(f, "added", b->policy, b->previous, false);
+	write_diff(f, "removed", b->previous, b->policy, false);
+	write_diff(f, "added_ranges", b->policy, b->previous, true);
+	write_diff(f, "removed_ranges", b->previous, b->policy, true);
+	fputc('}', f);
 }
 
 /* ---- --geoip: where the listed ranges are ---- */

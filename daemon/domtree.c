@@ -174,6 +174,30 @@ grow_slots(struct domtree *t)
 }
 
 int
+domtree_reserve(struct domtree *t, size_t n)
+{
+	uint64_t want = (uint64_t)n * 100 / MAX_LOAD_PCT + 1;
+	uint32_t nslots = t->nslots;
+	struct slot *slots;
+
+	if (t->is_view)
+		return -1;
+	while (nslots < want) {
+		if (nslots > UINT32_MAX / 2)
+			return -1;
+		nslots *= 2;
+	}
+	if (nslots == t->nslots)
+		return 0;
+	if ((slots = rehash(t, nslots)) == NULL)
+		return -1;
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = nslots;
+	return 0;
+}
+
+int
 domtree_add(struct domtree *t, const uint8_t *name, size_t len,
     uint32_t value, uint32_t (*merge)(uint32_t, uint32_t))
 {

@@ -36,6 +36,10 @@ void domtree_free(struct domtree *t);
 int domtree_add(struct domtree *t, const uint8_t *name, size_t len,
     uint32_t value, uint32_t (*merge)(uint32_t old, uint32_t add));
 
+/* Makes room for n entries in all, so adding them never rehashes.
+ * Returns 0, or -1 when memory ran out (the tree is unchanged). */
+int domtree_reserve(struct domtree *t, size_t n);
+
 /*
  * Finds the most specific entry covering name (lower-case wire form).
  * Returns true and sets *value and *suffix_off (the offset within name

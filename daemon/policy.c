@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <ldns/sha2.h>
 
@@ -146,6 +147,7 @@ on_range(void *arg, const struct source *src, int family, const uint8_t *lo,
 /* The id is a digest of every entry in a canonical order, so the same
  * lists give the same id on every host, from a manifest or a snapshot. */
 struct id_entry {
+	uint64_t key;		/* a 64-bit hash of the name: sort key */
 	const uint8_t *name;
 	size_t len;
 	uint32_t value;
@@ -160,7 +162,17 @@ static void
 collect(void *arg, const uint8_t *name, size_t len, uint32_t value)
 {
 	struct id_state *st = arg;
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
 
+	for (i = 0; i < len; i++) {
+		h ^= name[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 33;		/* spread FNV's weak high bits */
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	st->v[st->n].key = h;
 	st->v[st->n].name = name;
 	st->v[st->n].len = len;
 	st->v[st->n].value = value;
@@ -172,7 +184,13 @@ cmp_entry(const void *a, const void *b)
 {
 	const struct id_entry *x = a, *y = b;
 	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->name, y->name, n);
+	int c;
+
+	/* Any order fixed by content alone gives a canonical digest; a
+	 * hash order is decided by one compare almost always. */
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	c = memcmp(x->name, y->name, n);
 
 	if (c != 0)
 		return c;
@@ -346,6 +364,21 @@ policy_get_parts(const struct policy *p, struct policy_parts *parts)
 	*parts = p->parts;
 }
 
+/* Room for about as many names as the files can hold (one a line of
+ * ~20 bytes), so a million names are not rehashed ten times over. */
+static void
+reserve_names(const struct manifest *m, struct domtree *names)
+{
+	struct stat st;
+	size_t i, bytes = 0;
+
+	for (i = 0; i < m->nsources; i++)
+		if (m->sources[i].file != NULL &&
+		    stat(m->sources[i].file, &st) == 0 && st.st_size > 0)
+			bytes += (size_t)st.st_size;
+	(void)domtree_reserve(names, bytes / 20);
+}
+
 struct policy *
 policy_build(const struct manifest *m, const struct policy_answer *pa,
     struct diag *const *ds, struct source_stats *stats)
@@ -367,6 +400,7 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 	if (pp.names == NULL || pp.ranges == NULL || pp.lists == NULL ||
 	    pp.strings == NULL)
 		abort();
+	reserve_names(m, pp.names);
 	for (i = 0; i < m->nsources; i++) {
 		const struct source *src = &m->sources[i];
 		struct load_state ls = { pp.names, pp.ranges, &seen, i, stats ?
@@ -536,6 +570,29 @@ policy_format_range(const struct addr_verdict *v, char *buf, size_t size)
 	memcpy(m.lo, v->lo, 16);
 	memcpy(m.hi, v->hi, 16);
 	return cidr_format_range(&m, buf, size);
+}
+
+bool
+policy_has_name(const struct policy *p, const uint8_t *name)
+{
+	uint32_t value;
+	size_t off;
+
+	return domtree_match(p->parts.names, name, &value, &off) && off == 0;
+}
+
+bool
+policy_has_range(const struct policy *p, int family, const uint8_t *lo,
+    const uint8_t *hi)
+{
+	struct cidr_match m;
+	size_t n = family == AF_INET ? 4 : 16;
+
+	/* The range holding lo most specifically is the range itself when
+	 * it is listed: nothing listed is narrower and contains all of it. */
+	return cidr_lookup_addr(p->parts.ranges, family, lo, &m) &&
+	    m.family == family && memcmp(m.lo, lo, n) == 0 &&
+	    memcmp(m.hi, hi, n) == 0;
 }
 
 size_t

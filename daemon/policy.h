@@ -110,6 +110,12 @@ size_t policy_format_range(const struct addr_verdict *v, char *buf,
 /* Number of address ranges. */
 size_t policy_ranges(const struct policy *p);
 
+/* true when name itself is listed (not merely under a listed name). */
+bool policy_has_name(const struct policy *p, const uint8_t *name);
+/* true when exactly the range lo..hi is listed. */
+bool policy_has_range(const struct policy *p, int family,
+    const uint8_t *lo, const uint8_t *hi);
+
 /*
  * Gives the policy its GeoIP databases (takes ownership of g; NULL for
  * none).  Only while the policy is being built, before anyone else holds
