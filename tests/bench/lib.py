@@ -777,28 +777,53 @@ def wait_ready_fast(server, probe_name, want="NXDOMAIN", timeout=120.0):
     return server.startup_s
 
 
-def run_timed(argv, cwd=None, stdout=None):
+def run_timed(argv, cwd=None, stdout=None, poll=0.005):
     """Runs argv to completion.  Returns {'status', 'wall_s', 'cpu_s'
     (user+system of the process and the children it waited for, from
-    wait4), 'user_s', 'sys_s', 'maxrss_kb', 'output' (stdout+stderr, unless
-    stdout is given)}."""
-    out = stdout if stdout is not None else subprocess.PIPE
+    wait4), 'user_s', 'sys_s', 'peak_kb' (the largest VmHWM read from
+    /proc every `poll` seconds while it ran: wait4's ru_maxrss would report
+    this harness's own size, which a forked child inherits), 'output'
+    (stdout+stderr, unless stdout is given)}."""
+    import tempfile
+    tmp = None
+    if stdout is None:
+        tmp = tempfile.TemporaryFile()
+        out = tmp
+    else:
+        out = stdout
     t0 = time.monotonic()
     p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                         stderr=subprocess.STDOUT if stdout is None else out)
-    text = b""
-    if stdout is None:
-        text = p.stdout.read()
-    _, status, ru = os.wait4(p.pid, 0)
+                         stderr=subprocess.STDOUT)
+    peak = 0
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            break
+        try:
+            with open("/proc/%d/status" % p.pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+                        break
+        except OSError:
+            pass
+        time.sleep(poll)
     wall = time.monotonic() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
+    text = b""
+    if tmp is not None:
+        tmp.seek(0)
+        text = tmp.read()
+        tmp.close()
     return {"status": p.returncode, "wall_s": wall,
             "cpu_s": ru.ru_utime + ru.ru_stime, "user_s": ru.ru_utime,
-            "sys_s": ru.ru_stime, "maxrss_kb": ru.ru_maxrss,
+            "sys_s": ru.ru_stime, "peak_kb": peak or None,
             "output": text.decode(errors="replace")}
 
 
 # ---------------------------------------------------------------- added for run-issue4 / run-issue5
+# (tests/bench/run-issue4 and run-issue5 use everything below: keep it when
+# editing this file)
 
 def start_stub_upstream(port, workdir, name="stub-upstream"):
     """tests/system/upstream.py (dnspython, from the system tests) on the
@@ -820,7 +845,8 @@ def start_unbound_rc(port, upport, localzones, workdir, name="unbound",
                      extra=""):
     """Unbound as start_unbound() sets it up, plus remote control on a
     unix socket without certificates (control-use-cert: no), for
-    `unbound-control reload`.  server.ctl(args...) runs unbound-control."""
+    `unbound-control reload`.  server.ctl(args...) runs unbound-control
+    with a config holding only the remote-control section."""
     conf = os.path.join(workdir, "%s-%d.conf" % (name, port))
     sock = os.path.join(workdir, "%s-%d.ctl" % (name, port))
     with open(conf, "w") as f:
@@ -859,12 +885,20 @@ remote-control:
     control-interface: "{sock}"
     control-use-cert: no
 """)
+    # unbound-control reads the whole config it is given, includes too: a
+    # million local-zone lines take it seconds of CPU before it connects.
+    # It only needs the remote-control section.
+    ctl_conf = os.path.join(workdir, "%s-%d-control.conf" % (name, port))
+    with open(ctl_conf, "w") as f:
+        f.write('remote-control:\n    control-enable: yes\n'
+                '    control-interface: "%s"\n    control-use-cert: no\n' % sock)
     s = Server(name, ["unbound", "-d", "-c", conf], port, workdir)
     s.conf = conf
     s.ctl_sock = sock
+    s.ctl_conf = ctl_conf
 
     def ctl(*args, timeout=120):
-        r = subprocess.run(["unbound-control", "-c", conf] + list(args),
+        r = subprocess.run(["unbound-control", "-c", ctl_conf] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=timeout)
         return r.returncode, r.stdout.decode(errors="replace")
@@ -935,7 +969,8 @@ def percentile(xs, p):
     return xs[k]
 
 
-def _udp_probe(port, names, interval, duration, timeout, start_at, conn):
+def _udp_probe(port, names, interval, duration, timeout, start_at, conn,
+               stop_on=None, stop_after=2.0):
     import select
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -951,8 +986,12 @@ def _udp_probe(port, names, interval, duration, timeout, start_at, conn):
     nxt = t0
     i = 0
     qid = random.randint(0, 65535)
+    first_stop = None
     while True:
         now = time.monotonic()
+        if first_stop is not None and now < end and \
+                now > first_stop + stop_after:
+            end = now            # stop_after s after the first stop_on answer
         if now >= nxt and now < end:
             qid = (qid + 1) & 0xFFFF
             k = i % len(wires)
@@ -993,6 +1032,9 @@ def _udp_probe(port, names, interval, duration, timeout, start_at, conn):
                 continue
             t_recv[j] = tr
             rcode[j] = RCODES.get(data[3] & 0xF, str(data[3] & 0xF))
+            if first_stop is None and stop_on is not None and \
+                    rcode[j] == stop_on:
+                first_stop = tr
     s.close()
     # answers later than `timeout` count as lost
     for j in range(len(t_send)):
@@ -1010,17 +1052,19 @@ class UdpProbe:
     Answers after `timeout` count as lost.  .result() gives a list of
     (send time, receive time or None, rcode or None, name index), all
     times on this machine's CLOCK_MONOTONIC.  Used as a per-query latency
-    sampler and, with one name and a 1 ms interval, as a verdict poller."""
+    sampler and, with one name and a 1 ms interval, as a verdict poller
+    (stop_on="NXDOMAIN": stop stop_after seconds after the first such
+    answer instead of at the end of `duration`)."""
 
     def __init__(self, port, names, interval, duration, timeout=1.0,
-                 start_at=None):
+                 start_at=None, stop_on=None, stop_after=2.0):
         import multiprocessing
         ctx = multiprocessing.get_context("fork")
         self._rx, tx = ctx.Pipe(duplex=False)
         self._p = ctx.Process(target=_udp_probe, args=(
             port, list(names), interval, duration, timeout,
-            start_at if start_at is not None else time.monotonic(), tx),
-            daemon=True)
+            start_at if start_at is not None else time.monotonic(), tx,
+            stop_on, stop_after), daemon=True)
         self.duration, self.timeout = duration, timeout
 
     def start(self):
