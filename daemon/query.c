@@ -21,7 +21,7 @@
 #include "wire.h"
 
 #define ABUF_SIZE 65535
-#define GEO_CACHE_SLOTS 4096
+#define GEO_CACHE_SLOTS 16384	/* ~1.4 MB a worker, touched as used */
 
 /* Answers blocked by [policy] block_countries / block_asns are counted
  * and logged under this list. */
