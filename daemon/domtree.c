@@ -177,18 +177,14 @@ int
 domtree_reserve(struct domtree *t, size_t n)
 {
 	uint64_t want = (uint64_t)n * 100 / MAX_LOAD_PCT + 1;
-	uint32_t nslots = t->nslots;
+	uint32_t nslots;
 	struct slot *slots;
 
-	if (t->is_view)
+	if (t->is_view || want >= UINT32_MAX)
 		return -1;
-	while (nslots < want) {
-		if (nslots > UINT32_MAX / 2)
-			return -1;
-		nslots *= 2;
-	}
-	if (nslots == t->nslots)
+	if (want <= t->nslots)
 		return 0;
+	nslots = (uint32_t)want;	/* any count: see home() */
 	if ((slots = rehash(t, nslots)) == NULL)
 		return -1;
 	free(t->slots);
@@ -300,18 +296,30 @@ lay_into(const struct domtree *t, struct slot *slots, uint32_t n)
 {
 	uint32_t i;
 
+	if (n == t->nslots) {		/* same size, same places */
+		memcpy(slots, t->slots, (size_t)n * sizeof(*slots));
+		return;
+	}
 	memset(slots, 0, (size_t)n * sizeof(*slots));
 	for (i = 0; i < t->nslots; i++)
 		if (t->slots[i].off != 0)
 			place(slots, n, t->slots[i], slot_hash(t, &t->slots[i]));
 }
 
-/* Slots of a serialised table: BLOB_LOAD_PCT full, at least one free. */
+/*
+ * Slots of a serialised table: the tree's own when it is between 45 and
+ * 70 % full (then it is copied as it is), else BLOB_LOAD_PCT full; at
+ * least one free either way.
+ */
 static uint32_t
 blob_slots(const struct domtree *t)
 {
 	uint64_t n = (uint64_t)t->count * 100 / BLOB_LOAD_PCT + 1;
 
+	if ((uint64_t)t->count * 100 >= (uint64_t)t->nslots * 45 &&
+	    (uint64_t)t->count * 100 <= (uint64_t)t->nslots * MAX_LOAD_PCT &&
+	    t->count < t->nslots)
+		return t->nslots;
 	return n < 16 ? 16 : (uint32_t)n;
 }
 
