@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "atomicfile.h"
 #include "cmd.h"
 #include "diag.h"
 #include "dname.h"
@@ -390,29 +391,19 @@ write_report_body(FILE *f, struct build *b)
 static int
 write_report(struct build *b, struct diag *d)
 {
-	char *path = path_in(b->dir, "report.json"), *tmp;
-	FILE *f;
-	int fd, rc = -1;
+	char *path = path_in(b->dir, "report.json"), *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc = -1;
 
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) == -1)
+	if (f == NULL)
 		abort();
-	if ((fd = mkstemp(tmp)) == -1 || (f = fdopen(fd, "w")) == NULL) {
-		diag_add(d, path, 0, "cannot write: %s", strerror(errno));
-		if (fd != -1)
-			close(fd);
-		goto out;
-	}
-	fchmod(fd, 0644);
 	write_report_body(f, b);
-	if (fflush(f) != 0 || fsync(fd) != 0 || fclose(f) != 0 ||
-	    rename(tmp, path) != 0)
-		diag_add(d, path, 0, "cannot write: %s", strerror(errno));
+	if (fclose(f) != 0)
+		diag_add(d, path, 0, "out of memory");
 	else
-		rc = 0;
-out:
-	if (rc != 0)
-		unlink(tmp);
-	free(tmp);
+		rc = atomicfile_write(path, text, len, d);
+	free(text);
 	free(path);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "diag.h"
 #include "dname.h"
 #include "export.h"
@@ -637,49 +638,6 @@ render(const struct ctx *cx, enum export_format f, size_t *len,
 
 /* Writes buf to path through a temporary file in the same folder, so a
  * reader sees the old file or the new one, never part of one. */
-static int
-write_atomic(const char *path, const char *buf, size_t len,
-    struct diag *d)
-{
-	char *tmp = NULL;
-	int fd = -1, saved;
-
-	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
-		diag_add(d, path, 0, "cannot write: out of memory");
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) == -1)
-		goto fail;
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, buf + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	free(tmp);
-	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL)
-		unlink(tmp);
-	free(tmp);
-	diag_add(d, path, 0, "cannot write: %s", strerror(saved));
-	return -1;
-}
 
 /* Fills the rpz settings of cx from opts; reports a bad origin. */
 static int
@@ -732,7 +690,7 @@ export_write_opts(const struct policy *p, enum export_format f,
 	if (buf == NULL)
 		diag_add(d, path, 0, "cannot export %s: out of memory",
 		    formats[f].name);
-	else if (write_atomic(path, buf, len, d) == 0)
+	else if (atomicfile_write(path, buf, len, d) == 0)
 		rc = 0;
 	free(buf);
 	plan_clear(&pl);

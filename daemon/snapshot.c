@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "atomicfile.h"
 #include "cidr.h"
 #include "diag.h"
 #include "domtree.h"
@@ -139,57 +140,20 @@ build_image(const struct policy *p, size_t *lenp)
 	return img;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 snapshot_write(const struct policy *p, const char *path, struct diag *d)
 {
-	char *tmp = NULL;
 	size_t len = 0;
 	uint8_t *img = build_image(p, &len);
-	int fd = -1;
+	int rc;
 
-	if (img == NULL || asprintf(&tmp, "%s.tmp.XXXXXX", path) == -1) {
+	if (img == NULL) {
 		diag_add(d, path, 0, "out of memory");
-		free(img);
 		return -1;
 	}
-	if ((fd = mkstemp(tmp)) == -1 || fchmod(fd, 0644) == -1 ||
-	    write_all(fd, img, len) == -1 || fsync(fd) == -1 ||
-	    close(fd) == -1) {
-		diag_add(d, path, 0, "cannot write: %s", strerror(errno));
-		if (fd != -1)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
-		free(img);
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		diag_add(d, path, 0, "cannot rename %s: %s", tmp,
-		    strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		free(img);
-		return -1;
-	}
-	free(tmp);
+	rc = atomicfile_write(path, img, len, d);
 	free(img);
-	return 0;
+	return rc;
 }
 
 static const char *
