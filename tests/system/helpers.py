@@ -7,6 +7,7 @@ import json
 import socket
 import struct
 import time
+import urllib.request
 
 import dns.edns
 import dns.flags
@@ -349,3 +350,30 @@ kind = allow
 """
 CIDR_FILES = {"badnets.cidr": BADNETS, "goodnets.cidr": GOODNETS,
               "sources.ini": CIDR_MANIFEST}
+
+
+def metrics(port):
+    """{series: value} of cordond's GET /metrics on 127.0.0.1:port."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=3) as r:
+        assert r.status == 200
+        text = r.read().decode()
+    out = {}
+    for ln in text.splitlines():
+        if ln and not ln.startswith("#"):
+            name, _, value = ln.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def metrics_until(port, want, timeout=5.0):
+    """Polls /metrics until every series in want ({series: value}) has
+    that value (workers publish their counters once a second); returns
+    the last reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        m = metrics(port)
+        if all(m.get(k) == v for k, v in want.items()) or (
+                time.monotonic() >= deadline):
+            return m
+        time.sleep(0.1)

@@ -21,7 +21,6 @@ import signal
 import socket
 import threading
 import time
-import urllib.request
 
 import dns.message
 import dns.rcode
@@ -31,7 +30,8 @@ import pytest
 
 from conftest import free_port
 from helpers import (MANIFEST, ede_list, rcode_text, read_lines, rrsets_of,
-                     soa_of, verify_chain)
+                     soa_of, verify_chain,
+                     metrics_until)
 
 # ---- lists ---------------------------------------------------------------
 
@@ -143,33 +143,6 @@ def assert_one_record(d, qname, trigger, rule, list_name, answer_ip=None,
     if category is not None:
         assert rec.get("category") == category, rec
     return rec
-
-
-def metrics_until(port, want, timeout=5.0):
-    """Polls /metrics until every series in want ({series: value}) has
-    that value (workers publish their counters now and then); returns
-    the last reading."""
-    deadline = time.monotonic() + timeout
-    while True:
-        m = metrics(port)
-        if all(m.get(k) == v for k, v in want.items()) or (
-                time.monotonic() >= deadline):
-            return m
-        time.sleep(0.1)
-
-
-def metrics(port):
-    """{series: value} of GET /metrics."""
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
-                                timeout=3) as r:
-        assert r.status == 200
-        text = r.read().decode()
-    out = {}
-    for ln in text.splitlines():
-        if ln and not ln.startswith("#"):
-            name, _, value = ln.rpartition(" ")
-            out[name] = float(value)
-    return out
 
 
 class CannedUpstream:

@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,8 @@ import pytest
 from conftest import (CORDOND, TOP, build_conf, free_port, ipv6_available,
                       require_program)
 from helpers import (MANIFEST, ede_list, rcode_text, read_lines, rrsets_of,
-                     soa_of, verify_chain)
+                     soa_of, verify_chain,
+                     metrics_until)
 
 MAKE_MMDB = TOP / "tests" / "fixtures" / "make-mmdb.pl"
 
@@ -232,31 +232,6 @@ def check_and_start(tmp_path, upstream, overrides):
         started = subprocess.CompletedProcess(e.cmd, None, "", str(
             e.stderr or ""))
     return checked, started
-
-
-def metrics_until(port, want, timeout=5.0):
-    """Polls /metrics until every series in want ({series: value}) has
-    that value (workers publish their counters now and then); returns
-    the last reading."""
-    deadline = time.monotonic() + timeout
-    while True:
-        m = metrics(port)
-        if all(m.get(k) == v for k, v in want.items()) or (
-                time.monotonic() >= deadline):
-            return m
-        time.sleep(0.1)
-
-
-def metrics(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
-                                timeout=3) as r:
-        text = r.read().decode()
-    out = {}
-    for ln in text.splitlines():
-        if ln and not ln.startswith("#"):
-            name, _, value = ln.rpartition(" ")
-            out[name] = float(value)
-    return out
 
 
 # ---- the geo member ------------------------------------------------------

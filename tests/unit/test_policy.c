@@ -382,30 +382,6 @@ on_walk_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
 	w->count++;
 }
 
-static int
-cmp_line(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorts the lines of text in place. */
-static void
-sort_lines(char *text)
-{
-	char *lines[256], *copy = strdup(text), *s, *save = NULL;
-	size_t n = 0, off = 0;
-
-	if (copy == NULL)
-		abort();
-	for (s = strtok_r(copy, "\n", &save); s != NULL && n < 256;
-	    s = strtok_r(NULL, "\n", &save))
-		lines[n++] = s;
-	qsort(lines, n, sizeof(lines[0]), cmp_line);
-	for (size_t i = 0; i < n; i++)
-		off += (size_t)sprintf(text + off, "%s\n", lines[i]);
-	free(copy);
-}
-
 static const char want_names[] =
     "ads.example block ads\n"
     "bad.safe.example.com block a\n"
@@ -432,7 +408,7 @@ check_walks(const struct policy *p, const char *what)
 
 	memset(&w, 0, sizeof(w));
 	policy_walk_names(p, on_walk_name, &w);
-	sort_lines(w.text);
+	unit_sort_lines(w.text);
 	CHECK_STR(w.text, want_names, "%s: walk names", what);
 	CHECK(w.count == policy_entries(p), "%s: walked %zu names, %zu "
 	    "entries", what, w.count, policy_entries(p));

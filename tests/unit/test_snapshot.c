@@ -364,29 +364,6 @@ on_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
 	w->count++;
 }
 
-static int
-cmp_line(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-sort_lines(char *text)
-{
-	char *lines[256], *copy = strdup(text), *s, *save = NULL;
-	size_t n = 0, off = 0;
-
-	if (copy == NULL)
-		abort();
-	for (s = strtok_r(copy, "\n", &save); s != NULL && n < 256;
-	    s = strtok_r(NULL, "\n", &save))
-		lines[n++] = s;
-	qsort(lines, n, sizeof(lines[0]), cmp_line);
-	for (size_t i = 0; i < n; i++)
-		off += (size_t)sprintf(text + off, "%s\n", lines[i]);
-	free(copy);
-}
-
 static const char want_names[] =
     "bad.safe.example.com 22 block exchanges\n"
     "both.example 14 allow exceptions\n"
@@ -414,7 +391,7 @@ check_walks(const struct policy *p, const char *what)
 	memset(&w, 0, sizeof(w));
 	w.p = p;
 	policy_walk_names(p, on_name, &w);
-	sort_lines(w.text);
+	unit_sort_lines(w.text);
 	CHECK_STR(w.text, want_names, "%s: walk names", what);
 	memset(&w, 0, sizeof(w));
 	w.p = p;

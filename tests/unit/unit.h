@@ -7,6 +7,7 @@
 #define CORDON_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int unit_failures;
@@ -34,6 +35,31 @@ static int unit_checks;
 		fputc('\n', stderr);					\
 	}								\
 } while (0)
+
+static inline int
+unit_cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts the lines of text in place (at most 256), so a walk in no
+ * particular order can be compared with an expected text. */
+static inline void
+unit_sort_lines(char *text)
+{
+	char *lines[256], *copy = strdup(text), *s, *save = NULL;
+	size_t n = 0, off = 0, i;
+
+	if (copy == NULL)
+		abort();
+	for (s = strtok_r(copy, "\n", &save); s != NULL && n < 256;
+	    s = strtok_r(NULL, "\n", &save))
+		lines[n++] = s;
+	qsort(lines, n, sizeof(lines[0]), unit_cmp_line);
+	for (i = 0; i < n; i++)
+		off += (size_t)sprintf(text + off, "%s\n", lines[i]);
+	free(copy);
+}
 
 static inline int
 unit_exit(void)
