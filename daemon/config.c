@@ -73,29 +73,60 @@ set_str(struct config *cfg, const struct option *o, const char *value,
 	return 0;
 }
 
+/* Reads a bounded unsigned number; the setters below store it in the
+ * field's own type, named by the table entry's setter. */
 static int
-set_uint(struct config *cfg, const struct option *o, const char *value,
+parse_uint(const struct option *o, const char *value, unsigned long *v,
     const char **why)
 {
 	char *end;
-	unsigned long v;
 
 	errno = 0;
-	v = strtoul(value, &end, 10);
+	*v = strtoul(value, &end, 10);
 	if (!isdigit((unsigned char)value[0]) || *end != '\0' || errno != 0) {
 		*why = "not a number";
 		return -1;
 	}
-	if (v < o->min || v > o->max) {
+	if (*v < o->min || *v > o->max) {
 		*why = "out of range";
 		return -1;
 	}
-	if (o->max <= 0xffff)
-		*FIELD(cfg, o, uint16_t) = (uint16_t)v;
-	else if (o->max <= 0xffffffffUL)
-		*FIELD(cfg, o, uint32_t) = (uint32_t)v;
-	else
-		*FIELD(cfg, o, size_t) = v;
+	return 0;
+}
+
+static int
+set_u16(struct config *cfg, const struct option *o, const char *value,
+    const char **why)
+{
+	unsigned long v;
+
+	if (parse_uint(o, value, &v, why) == -1)
+		return -1;
+	*FIELD(cfg, o, uint16_t) = (uint16_t)v;
+	return 0;
+}
+
+static int
+set_u32(struct config *cfg, const struct option *o, const char *value,
+    const char **why)
+{
+	unsigned long v;
+
+	if (parse_uint(o, value, &v, why) == -1)
+		return -1;
+	*FIELD(cfg, o, uint32_t) = (uint32_t)v;
+	return 0;
+}
+
+static int
+set_size(struct config *cfg, const struct option *o, const char *value,
+    const char **why)
+{
+	unsigned long v;
+
+	if (parse_uint(o, value, &v, why) == -1)
+		return -1;
+	*FIELD(cfg, o, size_t) = v;
 	return 0;
 }
 
@@ -279,7 +310,8 @@ set_upstreams(struct config *cfg, const struct option *o,
 }
 
 struct prefix_list {
-	struct config *cfg;
+	struct prefix **v;
+	size_t *n;
 	const char **why;
 };
 
@@ -291,24 +323,38 @@ add_prefix(void *arg, const char *item)
 
 	if (netaddr_parse_prefix(item, &p, l->why) == -1)
 		return -1;
-	v = realloc(l->cfg->allow, (l->cfg->nallow + 1) * sizeof(*v));
+	v = realloc(*l->v, (*l->n + 1) * sizeof(*v));
 	if (v == NULL)
 		abort();
-	v[l->cfg->nallow++] = p;
-	l->cfg->allow = v;
+	v[(*l->n)++] = p;
+	*l->v = v;
 	return 0;
+}
+
+static int
+set_prefixes(const char *value, const char **why, struct prefix **v,
+    size_t *n)
+{
+	struct prefix_list l = { v, n, why };
+
+	free(*v);
+	*v = NULL;
+	*n = 0;
+	return each_item(value, add_prefix, &l);
 }
 
 static int
 set_allow(struct config *cfg, const struct option *o, const char *value,
     const char **why)
 {
-	struct prefix_list l = { cfg, why };
+	return set_prefixes(value, why, &cfg->allow, &cfg->nallow);
+}
 
-	free(cfg->allow);
-	cfg->allow = NULL;
-	cfg->nallow = 0;
-	return each_item(value, add_prefix, &l);
+static int
+set_allow_snoop(struct config *cfg, const struct option *o,
+    const char *value, const char **why)
+{
+	return set_prefixes(value, why, &cfg->allow_snoop, &cfg->nallow_snoop);
 }
 
 struct code_list {
@@ -391,21 +437,27 @@ set_asns(struct config *cfg, const struct option *o, const char *value,
 #define OFF(f) offsetof(struct config, f)
 static const struct option options[] = {
 	{ "server", "listen", set_listen, 0, "127.0.0.1:53, [::1]:53", 0, 0 },
-	{ "server", "threads", set_uint, OFF(threads), "1", 1, 64 },
+	{ "server", "threads", set_u32, OFF(threads), "1", 1, 64 },
 	{ "server", "allow", set_allow, 0, "127.0.0.0/8, ::1/128", 0, 0 },
+	{ "server", "allow_snoop", set_allow_snoop, 0, "", 0, 0 },
+	{ "server", "ratelimit", set_u32, OFF(ratelimit), "0", 0, 10000000 },
+	{ "server", "slip", set_u32, OFF(slip), "2", 0, 100 },
+	{ "server", "client_inflight", set_u32, OFF(client_inflight), "100",
+	    1, 1000000 },
 	{ "server", "user", set_str, OFF(user), "", 0, 0 },
 	{ "server", "pidfile", set_str, OFF(pidfile), "", 0, 0 },
 	{ "server", "tcp_idle", set_duration_ms, OFF(tcp_idle_ms), "10s",
 	    100, 3600000 },
-	{ "server", "tcp_max_clients", set_uint, OFF(tcp_max_clients), "1000",
+	{ "server", "tcp_max_clients", set_size, OFF(tcp_max_clients), "1000",
 	    1, 1000000000UL * 1000 },
-	{ "server", "edns_size", set_uint, OFF(edns_size), "1232", 512,
+	{ "server", "edns_size", set_u16, OFF(edns_size), "1232", 512,
 	    65535 },
 	{ "upstream", "servers", set_upstreams, 0, "", 0, 0 },
 	{ "upstream", "timeout", set_duration_ms, OFF(timeout_ms), "2s", 10,
 	    60000 },
-	{ "upstream", "cache_size", set_uint, OFF(cache_size), "100000", 0,
+	{ "upstream", "cache_size", set_size, OFF(cache_size), "100000", 0,
 	    100000000UL * 1000 },
+	{ "upstream", "trust_ad", set_bool, OFF(trust_ad), "no", 0, 0 },
 	{ "upstream", "cache_max_ttl", set_duration_s, OFF(cache_max_ttl),
 	    "1d", 0, 86400000 },
 	{ "policy", "lists", set_str, OFF(lists), "", 0, 0 },
@@ -423,6 +475,8 @@ static const struct option options[] = {
 	{ "geoip", "asn_db", set_str, OFF(asn_db), "", 0, 0 },
 	{ "log", "blocked", set_str, OFF(log_blocked), "", 0, 0 },
 	{ "log", "queries", set_str, OFF(log_queries), "", 0, 0 },
+	{ "log", "client_rate", set_u32, OFF(log_client_rate), "20", 0,
+	    10000000 },
 	{ "control", "http", set_str, OFF(control_http), "", 0, 0 },
 	{ "control", "socket", set_str, OFF(control_socket), "", 0, 0 },
 };
@@ -625,6 +679,7 @@ config_free(struct config *cfg)
 			free(*FIELD(cfg, &options[i], char *));
 	free(cfg->listen);
 	free(cfg->allow);
+	free(cfg->allow_snoop);
 	free(cfg->block_countries);
 	free(cfg->block_asns);
 	free(cfg->upstreams);

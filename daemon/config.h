@@ -28,9 +28,14 @@ struct config {
 	/* [server] */
 	struct netaddr *listen;
 	size_t nlisten;
-	unsigned threads;
+	uint32_t threads;
 	struct prefix *allow;
 	size_t nallow;
+	struct prefix *allow_snoop;	/* may ask with RD=0 (cache only) */
+	size_t nallow_snoop;
+	uint32_t ratelimit;		/* answers/s per /24 or /56; 0 = off */
+	uint32_t slip;			/* every Nth limited answer: TC */
+	uint32_t client_inflight;	/* upstream queries per client */
 	char *user;			/* "" = stay */
 	char *pidfile;			/* "" = none */
 	uint32_t tcp_idle_ms;
@@ -43,6 +48,7 @@ struct config {
 	uint32_t timeout_ms;
 	size_t cache_size;
 	uint32_t cache_max_ttl;		/* seconds */
+	bool trust_ad;			/* pass the upstream's AD bit on */
 
 	/* [policy] */
 	char *lists;			/* resolved path */
@@ -64,6 +70,8 @@ struct config {
 	/* [log] */
 	char *log_blocked;		/* "" = none */
 	char *log_queries;		/* "" = none */
+	uint32_t log_client_rate;	/* blocked lines/s per client, then
+					 * one "suppressed" event; 0 = off */
 
 	/* [control] */
 	char *control_http;
