@@ -34,14 +34,14 @@ struct cache {
 
 static size_t
 make_key(uint8_t *key, const uint8_t *qname, size_t qlen, uint16_t qtype,
-    uint16_t qclass, bool do_bit)
+    uint16_t qclass, uint8_t variant)
 {
 	memcpy(key, qname, qlen);
 	key[qlen] = (uint8_t)(qtype >> 8);
 	key[qlen + 1] = (uint8_t)qtype;
 	key[qlen + 2] = (uint8_t)(qclass >> 8);
 	key[qlen + 3] = (uint8_t)qclass;
-	key[qlen + 4] = do_bit;
+	key[qlen + 4] = variant;
 	return qlen + 5;
 }
 
@@ -136,7 +136,7 @@ find(const struct cache *c, const uint8_t *key, size_t keylen, uint32_t h)
 
 bool
 cache_lookup(struct cache *c, const uint8_t *qname, size_t qname_len,
-    uint16_t qtype, uint16_t qclass, bool do_bit, uint64_t now_ms,
+    uint16_t qtype, uint16_t qclass, uint8_t variant, uint64_t now_ms,
     struct cache_hit *hit)
 {
 	uint8_t key[KEY_MAX];
@@ -146,7 +146,7 @@ cache_lookup(struct cache *c, const uint8_t *qname, size_t qname_len,
 
 	if (c->max == 0)
 		return false;
-	keylen = make_key(key, qname, qname_len, qtype, qclass, do_bit);
+	keylen = make_key(key, qname, qname_len, qtype, qclass, variant);
 	h = hash_key(c, key, keylen);
 	if ((e = find(c, key, keylen, h)) == NULL)
 		return false;
@@ -166,7 +166,7 @@ cache_lookup(struct cache *c, const uint8_t *qname, size_t qname_len,
 
 int
 cache_store(struct cache *c, const uint8_t *qname, size_t qname_len,
-    uint16_t qtype, uint16_t qclass, bool do_bit, const uint8_t *msg,
+    uint16_t qtype, uint16_t qclass, uint8_t variant, const uint8_t *msg,
     size_t len, const uint16_t *ttl_off, size_t nttl, uint32_t ttl,
     uint64_t now_ms)
 {
@@ -177,7 +177,7 @@ cache_store(struct cache *c, const uint8_t *qname, size_t qname_len,
 
 	if (c->max == 0 || ttl == 0 || len > UINT32_MAX || nttl > UINT16_MAX)
 		return 0;
-	keylen = make_key(key, qname, qname_len, qtype, qclass, do_bit);
+	keylen = make_key(key, qname, qname_len, qtype, qclass, variant);
 	h = hash_key(c, key, keylen);
 	if ((e = find(c, key, keylen, h)) != NULL)
 		remove_entry(c, e);

@@ -28,9 +28,17 @@ struct cache_hit {
 struct cache *cache_new(size_t max_entries);
 void cache_free(struct cache *c);
 
+/*
+ * Answers are kept apart by the query bits that change what an upstream
+ * says: DO (DNSSEC records) and CD (unvalidated data).  variant is the
+ * OR of these.
+ */
+#define CACHE_DO	0x01
+#define CACHE_CD	0x02
+
 /* Finds a fresh answer.  An expired one is removed and misses. */
 bool cache_lookup(struct cache *c, const uint8_t *qname, size_t qname_len,
-    uint16_t qtype, uint16_t qclass, bool do_bit, uint64_t now_ms,
+    uint16_t qtype, uint16_t qclass, uint8_t variant, uint64_t now_ms,
     struct cache_hit *hit);
 
 /*
@@ -39,7 +47,7 @@ bool cache_lookup(struct cache *c, const uint8_t *qname, size_t qname_len,
  * stores nothing.  Returns 0, or -1 when memory ran out.
  */
 int cache_store(struct cache *c, const uint8_t *qname, size_t qname_len,
-    uint16_t qtype, uint16_t qclass, bool do_bit, const uint8_t *msg,
+    uint16_t qtype, uint16_t qclass, uint8_t variant, const uint8_t *msg,
     size_t len, const uint16_t *ttl_off, size_t nttl, uint32_t ttl,
     uint64_t now_ms);
 

@@ -475,7 +475,7 @@ static const struct option options[] = {
 	{ "geoip", "asn_db", set_str, OFF(asn_db), "", 0, 0 },
 	{ "log", "blocked", set_str, OFF(log_blocked), "", 0, 0 },
 	{ "log", "queries", set_str, OFF(log_queries), "", 0, 0 },
-	{ "log", "client_rate", set_u32, OFF(log_client_rate), "20", 0,
+	{ "log", "client_rate", set_u32, OFF(log_client_rate), "100", 0,
 	    10000000 },
 	{ "control", "http", set_str, OFF(control_http), "", 0, 0 },
 	{ "control", "socket", set_str, OFF(control_socket), "", 0, 0 },

@@ -46,22 +46,3 @@ log_msg(enum log_level level, const char *fmt, ...)
 	else
 		syslog(prio[level], "%s", msg);
 }
-
-bool
-log_ratelimit(struct ratelimit *rl, uint64_t now_ms, unsigned burst)
-{
-	if (now_ms - rl->window_start_ms >= 1000) {
-		if (rl->suppressed > 0)
-			log_warn("%u similar messages suppressed",
-			    rl->suppressed);
-		rl->window_start_ms = now_ms;
-		rl->in_window = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->in_window >= burst) {
-		rl->suppressed++;
-		return false;
-	}
-	rl->in_window++;
-	return true;
-}

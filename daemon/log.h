@@ -28,19 +28,4 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_info(...)	log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
-/*
- * A per-owner rate limit for messages about per-query failures, so a
- * flood of bad packets cannot flood the log.  Embed it in the struct
- * that logs (a worker); it is not thread-safe.
- */
-struct ratelimit {
-	uint64_t window_start_ms;
-	unsigned in_window;
-	unsigned suppressed;
-};
-
-/* true when a message may be written now (at most burst per second);
- * when a new second starts after suppressed messages, logs how many. */
-bool log_ratelimit(struct ratelimit *rl, uint64_t now_ms, unsigned burst);
-
 #endif

@@ -61,6 +61,21 @@ write_queries(struct evbuffer *out, const struct server_stats *st)
 	    "Queries from clients outside allow.");
 	evbuffer_add_printf(out, "cordon_refused_acl_total %llu\n",
 	    (unsigned long long)st->q.refused_acl);
+	head(out, "cordon_ratelimited_total", "counter",
+	    "UDP queries over [server] ratelimit: dropped, or slipped (TC).");
+	evbuffer_add_printf(out, "cordon_ratelimited_total{result=\"dropped\"} "
+	    "%llu\ncordon_ratelimited_total{result=\"slipped\"} %llu\n",
+	    (unsigned long long)st->q.ratelimited,
+	    (unsigned long long)st->q.slipped);
+	head(out, "cordon_refused_rd0_total", "counter",
+	    "RD=0 queries refused (no allow_snoop, or not in the cache).");
+	evbuffer_add_printf(out, "cordon_refused_rd0_total %llu\n",
+	    (unsigned long long)st->q.refused_rd0);
+	head(out, "cordon_client_inflight_full_total", "counter",
+	    "Queries answered SERVFAIL: the client had [server] "
+	    "client_inflight queries waiting on the upstream.");
+	evbuffer_add_printf(out, "cordon_client_inflight_full_total %llu\n",
+	    (unsigned long long)st->q.client_inflight_full);
 	head(out, "cordon_blocked_total", "counter",
 	    "Blocked queries by list and trigger.");
 	for (i = 0; i < st->nlists; i++)
@@ -208,5 +223,10 @@ metrics_write(struct evbuffer *out, const struct server_stats *st,
 	    "Audit lines the workers could not queue.");
 	evbuffer_add_printf(out, "cordon_log_queue_refused_total %llu\n",
 	    (unsigned long long)st->q.log_dropped);
+	head(out, "cordon_log_suppressed_total", "counter",
+	    "Audit lines over [log] client_rate, counted in \"suppressed\" "
+	    "events instead.");
+	evbuffer_add_printf(out, "cordon_log_suppressed_total %llu\n",
+	    (unsigned long long)st->q.log_suppressed);
 	write_daemon(out, md);
 }

@@ -9,9 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "audit.h"
 #include "auditlog.h"
 #include "cache.h"
+#include "clients.h"
 #include "config.h"
 #include "forward.h"
 #include "geoip.h"
@@ -22,6 +25,9 @@
 
 #define ABUF_SIZE 65535
 #define GEO_CACHE_SLOTS 16384	/* ~1.4 MB a worker, touched as used */
+#define RL_SLOTS 16384		/* rate limit: /24s and /56s a worker */
+#define INFLIGHT_SLOTS 4096	/* client addresses with upstream queries */
+#define SUPPRESS_SLOTS 4096	/* clients whose audit lines are counted */
 
 /* Answers blocked by [policy] block_countries / block_asns are counted
  * and logged under this list. */
@@ -36,6 +42,9 @@ struct pending {
 };
 
 static void map_lists(struct query_env *env);
+static void on_suppressed(void *arg, const struct sockaddr *sa,
+    uint64_t second, uint64_t count);
+static void on_sweep(evutil_socket_t fd, short what, void *arg);
 
 uint64_t
 query_now_ms(void)
@@ -75,7 +84,19 @@ query_env_init(struct query_env *env, const struct config *cfg,
 	env->blocked_log = blocked_log;
 	env->query_log = query_log;
 	env->io = *io;
-	if (env->cache == NULL || env->fwd == NULL || env->geo_cache == NULL) {
+	/* Each worker sees about 1/threads of a client's queries (the
+	 * kernel spreads them by source port), so it allows that share. */
+	env->rl = ratelimit_new(cfg->ratelimit == 0 ? 0 :
+	    (cfg->ratelimit + cfg->threads - 1) / cfg->threads, cfg->slip,
+	    RL_SLOTS);
+	env->inflight = inflight_new(cfg->client_inflight, INFLIGHT_SLOTS);
+	env->suppress = suppress_new(cfg->log_client_rate, SUPPRESS_SLOTS,
+	    on_suppressed, env);
+	env->sweep = event_new(base, -1, EV_PERSIST, on_sweep, env);
+	if (env->cache == NULL || env->fwd == NULL || env->geo_cache == NULL ||
+	    env->rl == NULL || env->inflight == NULL || env->suppress == NULL ||
+	    env->sweep == NULL ||
+	    event_add(env->sweep, &(struct timeval){ 1, 0 }) == -1) {
 		query_env_clear(env);
 		return -1;
 	}
@@ -88,6 +109,15 @@ query_env_clear(struct query_env *env)
 	env->stopping = true;
 	forward_free(env->fwd);		/* ends pending queries, no answers */
 	env->fwd = NULL;
+	if (env->sweep != NULL)
+		event_free(env->sweep);
+	env->sweep = NULL;
+	suppress_free(env->suppress);	/* reports what it still holds */
+	env->suppress = NULL;
+	ratelimit_free(env->rl);
+	env->rl = NULL;
+	inflight_free(env->inflight);
+	env->inflight = NULL;
 	cache_free(env->cache);
 	env->cache = NULL;
 	geo_cache_free(env->geo_cache);
@@ -169,6 +199,15 @@ answered(struct query_env *env, size_t len, const uint8_t *out)
 
 		env->stats.rcodes[rcode]++;
 	}
+	return len;
+}
+
+/* BADVERS is an extended rcode: its low bits in the header read 0. */
+static size_t
+answered_badvers(struct query_env *env, size_t len)
+{
+	if (len >= DNS_HEADER_LEN)
+		env->stats.rcodes[RCODE_BADVERS]++;
 	return len;
 }
 
@@ -281,8 +320,13 @@ answer_blocked(struct query_env *env, const struct client *c,
 	ba.sinkhole_aaaa = pa->sinkhole_aaaa;
 	ba.ede_text = text;
 	count_blocked(env, bk->list, bk->trigger);
-	if (env->blocked_log != NULL)
-		write_log(env, env->blocked_log, c, ctx->q, bk, action);
+	if (env->blocked_log != NULL) {
+		if (suppress_check(env->suppress,
+		    (const struct sockaddr *)&c->addr, query_wall_ms()))
+			write_log(env, env->blocked_log, c, ctx->q, bk, action);
+		else
+			env->stats.log_suppressed++;
+	}
 	if (env->query_log != NULL)
 		write_log(env, env->query_log, c, ctx->q, bk, action);
 	return reply_blocked(ctx, &ba, out, cap);
@@ -402,25 +446,36 @@ inspect_answer(struct query_env *env, const uint8_t *msg, size_t len,
 	return wire_answer_each(msg, len, inspect_item, &in);
 }
 
-/* Copies msg without its OPT record (we add our own per client) into
- * buf and adjusts the scan's TTL positions.  Returns the new length. */
+/*
+ * Copies msg without its OPT record (we add our own per client) and
+ * without anything after its last record into buf, and drops the TTL
+ * positions of what was cut.  An OPT that is not the last record takes
+ * the whole additional section with it: a record after it could point
+ * into bytes that would move.  Returns the new length.
+ */
 static size_t
-strip_opt(const uint8_t *msg, size_t len, struct answer_scan *s,
-    uint8_t *buf)
+strip_opt(const uint8_t *msg, struct answer_scan *s, uint8_t *buf)
 {
-	size_t optlen = s->opt_end - s->opt_start, i;
+	size_t len = s->end, i, j;
 
 	if (s->opt_start == 0) {
 		memcpy(buf, msg, len);
 		return len;
 	}
-	memcpy(buf, msg, s->opt_start);
-	memcpy(buf + s->opt_start, msg + s->opt_end, len - s->opt_end);
-	wire_put16(buf + 10, (uint16_t)(wire_u16(buf + 10) - 1));
-	for (i = 0; i < s->nttl; i++)
-		if (s->ttl_off[i] > s->opt_start)
-			s->ttl_off[i] = (uint16_t)(s->ttl_off[i] - optlen);
-	return len - optlen;
+	if (s->opt_end == s->end) {
+		len = s->opt_start;
+		memcpy(buf, msg, len);
+		wire_put16(buf + 10, (uint16_t)(wire_u16(buf + 10) - 1));
+	} else {
+		len = s->ar_start;
+		memcpy(buf, msg, len);
+		wire_put16(buf + 10, 0);
+	}
+	for (i = j = 0; i < s->nttl; i++)
+		if (s->ttl_off[i] < len)
+			s->ttl_off[j++] = s->ttl_off[i];
+	s->nttl = j;
+	return len;
 }
 
 /* How long an answer may be cached: its smallest TTL, or for a denial
@@ -441,6 +496,12 @@ cache_ttl(const struct query_env *env, const struct answer_scan *s)
 	return ttl > env->cfg->cache_max_ttl ? env->cfg->cache_max_ttl : ttl;
 }
 
+static uint8_t
+cache_variant(const struct dnsquery *q)
+{
+	return (q->edns_do ? CACHE_DO : 0) | (q->cd ? CACHE_CD : 0);
+}
+
 static void
 send_later(struct query_env *env, const struct client *c, const uint8_t *out,
     size_t len)
@@ -455,13 +516,14 @@ on_upstream_answer(void *arg, const uint8_t *msg, size_t len)
 	struct pending *p = arg;
 	struct query_env *env = p->env;
 	struct reply_ctx ctx = { p->pkt, &p->q, p->client.is_tcp,
-	    env->cfg->edns_size };
+	    env->cfg->edns_size, env->cfg->trust_ad };
 	uint8_t buf[ABUF_SIZE], out[ABUF_SIZE];
 	struct answer_scan scan;
 	struct block bk;
 	size_t n;
 
 	env->pending--;
+	inflight_put(env->inflight, (const struct sockaddr *)&p->client.addr);
 	if (env->stopping || (env->io.gone != NULL &&
 	    env->io.gone(env->io.ctx, &p->client)))
 		goto done;
@@ -473,10 +535,10 @@ on_upstream_answer(void *arg, const uint8_t *msg, size_t len)
 		send_later(env, &p->client, out, n);
 		goto done;
 	}
-	len = strip_opt(msg, len, &scan, buf);
+	len = strip_opt(msg, &scan, buf);
 	(void)cache_store(env->cache, p->q.qname, p->q.qname_len, p->q.qtype,
-	    p->q.qclass, p->q.edns_do, buf, len, scan.ttl_off, scan.nttl,
-	    cache_ttl(env, &scan), query_now_ms());
+	    p->q.qclass, cache_variant(&p->q), buf, len, scan.ttl_off,
+	    scan.nttl, cache_ttl(env, &scan), query_now_ms());
 	if (inspect_answer(env, buf, len, &bk))
 		n = answer_blocked(env, &p->client, &ctx, &bk, out,
 		    sizeof(out));
@@ -497,10 +559,19 @@ forward(struct query_env *env, const struct client *c, const uint8_t *pkt,
     const struct reply_ctx *ctx, uint8_t *out, size_t cap)
 {
 	const struct dnsquery *q = ctx->q;
-	struct pending *p = malloc(sizeof(*p));
+	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
+	struct pending *p;
 
-	if (p == NULL)
+	if (!inflight_take(env->inflight, sa)) {
+		env->stats.client_inflight_full++;
+		return reply_error(ctx, RCODE_SERVFAIL, EDE_OTHER,
+		    "too many queries of this client waiting on the upstream",
+		    out, cap);
+	}
+	if ((p = malloc(sizeof(*p))) == NULL) {
+		inflight_put(env->inflight, sa);
 		goto fail;
+	}
 	p->env = env;
 	p->client = *c;
 	p->q = *q;
@@ -509,6 +580,7 @@ forward(struct query_env *env, const struct client *c, const uint8_t *pkt,
 	if (forward_query(env->fwd, q->qname, q->qname_len, q->qtype,
 	    q->qclass, q->edns_do, q->cd, on_upstream_answer, p) == -1) {
 		env->pending--;
+		inflight_put(env->inflight, sa);
 		free(p);
 		goto fail;
 	}
@@ -539,7 +611,9 @@ query_handle(struct query_env *env, const struct client *c,
     const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
 {
 	struct dnsquery q;
-	struct reply_ctx ctx = { pkt, &q, c->is_tcp, env->cfg->edns_size };
+	struct reply_ctx ctx = { pkt, &q, c->is_tcp, env->cfg->edns_size,
+	    env->cfg->trust_ad };
+	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
 	enum wire_verdict wv;
 	struct verdict v;
 	struct block bk;
@@ -553,8 +627,20 @@ query_handle(struct query_env *env, const struct client *c,
 		env->stats.dropped++;
 		return 0;
 	}
-	if (!netaddr_in_any(env->cfg->allow, env->cfg->nallow,
-	    (const struct sockaddr *)&c->addr)) {
+	if (!c->is_tcp) {
+		switch (ratelimit_check(env->rl, sa, query_now_ms())) {
+		case RL_PASS:
+			break;
+		case RL_SLIP:
+			env->stats.slipped++;
+			return answered(env, reply_truncated(&ctx, out, cap),
+			    out);
+		case RL_DROP:
+			env->stats.ratelimited++;
+			return 0;
+		}
+	}
+	if (!netaddr_in_any(env->cfg->allow, env->cfg->nallow, sa)) {
 		env->stats.refused_acl++;
 		return answered(env, reply_error(&ctx, RCODE_REFUSED,
 		    EDE_PROHIBITED, NULL, out, cap), out);
@@ -570,8 +656,8 @@ query_handle(struct query_env *env, const struct client *c,
 		return answered(env, reply_error(&ctx, RCODE_NOTIMP,
 		    EDE_NONE, NULL, out, cap), out);
 	case WIRE_BADVERS:
-		return answered(env, reply_error(&ctx, RCODE_BADVERS,
-		    EDE_NONE, NULL, out, cap), out);
+		return answered_badvers(env, reply_error(&ctx, RCODE_BADVERS,
+		    EDE_NONE, NULL, out, cap));
 	default:
 		break;
 	}
@@ -587,10 +673,19 @@ query_handle(struct query_env *env, const struct client *c,
 		return answered(env, answer_blocked(env, c, &ctx, &bk, out,
 		    cap), out);
 	}
+	/* RD=0 asks what the cache holds (cache snooping): only for
+	 * [server] allow_snoop, and never forwarded.  RFC 8914 4.21. */
+	if (!q.rd && !netaddr_in_any(env->cfg->allow_snoop,
+	    env->cfg->nallow_snoop, sa)) {
+		env->stats.refused_rd0++;
+		return answered(env, reply_error(&ctx, RCODE_REFUSED,
+		    EDE_NOT_AUTHORITATIVE, "recursion not desired (RD=0)",
+		    out, cap), out);
+	}
 	if (env->query_log != NULL)
 		write_log(env, env->query_log, c, &q, NULL, "pass");
 	if (cache_lookup(env->cache, q.qname, q.qname_len, q.qtype, q.qclass,
-	    q.edns_do, query_now_ms(), &hit)) {
+	    cache_variant(&q), query_now_ms(), &hit)) {
 		env->stats.cache_hits++;
 		if (inspect_answer(env, hit.msg, hit.len, &bk))
 			return answered(env, answer_blocked(env, c, &ctx, &bk,
@@ -601,5 +696,47 @@ query_handle(struct query_env *env, const struct client *c,
 			return answered(env, n, out);
 	}
 	env->stats.cache_misses++;
+	if (!q.rd) {
+		env->stats.refused_rd0++;
+		return answered(env, reply_error(&ctx, RCODE_REFUSED,
+		    EDE_NOT_AUTHORITATIVE, "not in the cache (RD=0)", out,
+		    cap), out);
+	}
 	return answered(env, forward(env, c, pkt, &ctx, out, cap), out);
+}
+
+/* ---- suppressed audit lines ---- */
+
+static void
+on_suppressed(void *arg, const struct sockaddr *sa, uint64_t second,
+    uint64_t count)
+{
+	struct query_env *env = arg;
+	char addr[INET6_ADDRSTRLEN], ts[25], members[160], body[256];
+	const void *a;
+	size_t n;
+
+	if (env->blocked_log == NULL)
+		return;
+	a = sa->sa_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)(const void *)sa)
+	    ->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)(const void *)sa)
+	    ->sin6_addr;
+	inet_ntop(sa->sa_family, a, addr, sizeof(addr));
+	audit_format_ts(ts, second * 1000);
+	snprintf(members, sizeof(members), "\"client\":\"%s\",\"second\":"
+	    "\"%s\",\"count\":%llu", addr, ts, (unsigned long long)count);
+	n = audit_format_event(body, sizeof(body), query_wall_ms(),
+	    "suppressed", members);
+	if (n == 0 || auditlog_submit(env->blocked_log, body, n) == -1)
+		env->stats.log_dropped++;
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct query_env *env = arg;
+
+	suppress_sweep(env->suppress, query_wall_ms());
 }

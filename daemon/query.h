@@ -30,7 +30,11 @@
 #include "log.h"
 
 struct auditlog;
+struct event;
 struct event_base;
+struct inflight;
+struct ratelimit;
+struct suppress;
 struct cache;
 struct config;
 struct forwarder;
@@ -66,6 +70,11 @@ struct query_stats {
 	uint64_t cache_misses;
 	uint64_t upstream_failures;	/* SERVFAIL made by us */
 	uint64_t log_dropped;		/* audit lines the queue refused */
+	uint64_t log_suppressed;	/* lines folded into "suppressed" */
+	uint64_t ratelimited;		/* queries dropped by [server] ratelimit */
+	uint64_t slipped;		/* limited queries answered with TC */
+	uint64_t refused_rd0;		/* RD=0 not answered from the cache */
+	uint64_t client_inflight_full;	/* [server] client_inflight reached */
 };
 
 /* Triggers, as in the audit log. */
@@ -115,7 +124,10 @@ struct query_env {
 	struct list_counter *lists;	/* blocked per list name */
 	size_t nlists;
 	size_t *list_slot;		/* policy list index → lists[] */
-	struct ratelimit rl;
+	struct ratelimit *rl;		/* [server] ratelimit, slip */
+	struct inflight *inflight;	/* upstream queries per client */
+	struct suppress *suppress;	/* [log] client_rate */
+	struct event *sweep;		/* reports suppressed lines, 1/s */
 	size_t pending;			/* forwarded queries not answered */
 	bool stopping;			/* no more answers: shutting down */
 };

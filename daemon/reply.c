@@ -49,10 +49,15 @@ put_header(const struct reply_ctx *ctx, unsigned rcode, uint8_t flags2,
 	const struct dnsquery *q = ctx->q;
 	size_t n = DNS_HEADER_LEN;
 
+	/* RFC 8906 3.1.3: no recursion is offered for opcodes we do not
+	 * implement, so NOTIMP for them leaves RA clear. */
+	bool ra = !(rcode == RCODE_NOTIMP && q->opcode != OPCODE_QUERY);
+
 	wire_put16(out, q->id);
 	out[2] = (uint8_t)(FLAG_QR | (q->opcode << 3) | flags2 |
 	    (q->rd ? FLAG_RD : 0));
-	out[3] = (uint8_t)(FLAG_RA | flags3 | (rcode & 0x0f));
+	out[3] = (uint8_t)((ra ? FLAG_RA : 0) | (q->cd ? FLAG_CD : 0) |
+	    flags3 | (rcode & 0x0f));
 	memset(out + 4, 0, 8);
 	if (q->has_question) {
 		wire_put16(out + 4, 1);
@@ -119,6 +124,16 @@ reply_error(const struct reply_ctx *ctx, unsigned rcode, uint16_t ede,
 	if (n + opt_len(ctx, ede, text) > cap)
 		return 0;
 	return put_opt(ctx, rcode, ede, text, out, n);
+}
+
+size_t
+reply_truncated(const struct reply_ctx *ctx, uint8_t *out, size_t cap)
+{
+	size_t n = reply_error(ctx, RCODE_NOERROR, EDE_NONE, NULL, out, cap);
+
+	if (n >= DNS_HEADER_LEN)
+		out[2] |= FLAG_TC;
+	return n;
 }
 
 static size_t
@@ -195,37 +210,61 @@ reply_blocked(const struct reply_ctx *ctx, const struct block_answer *ba,
 	return put_opt(ctx, rcode, EDE_BLOCKED, text, out, n);
 }
 
+/* Copies the records of msg up to end into out (header and question are
+ * there already), lowering TTLs by elapsed; offsets past end are left
+ * out with the records they belong to. */
+static void
+copy_records(const uint8_t *msg, size_t body, size_t end,
+    const uint16_t *ttl_off, size_t nttl, uint32_t elapsed, uint8_t *out)
+{
+	size_t i;
+
+	memcpy(out + body, msg + body, end - body);
+	for (i = 0; i < nttl; i++) {
+		uint32_t ttl;
+
+		if ((size_t)ttl_off[i] + 4 > end)
+			continue;
+		ttl = wire_u32(out + ttl_off[i]);
+		if (ttl > 0x7fffffffU)
+			ttl = 0;
+		wire_put32(out + ttl_off[i], ttl > elapsed ? ttl - elapsed : 0);
+	}
+}
+
 size_t
 reply_from_cache(const struct reply_ctx *ctx, const uint8_t *msg,
     size_t msglen, const uint16_t *ttl_off, size_t nttl, uint32_t elapsed,
     uint8_t *out, size_t cap)
 {
 	const struct dnsquery *q = ctx->q;
-	size_t body = DNS_HEADER_LEN + q->question_len, n, i;
-	size_t limit = reply_limit(ctx);
-	uint8_t flags3;
+	size_t body = DNS_HEADER_LEN + q->question_len, n, end;
+	size_t limit = reply_limit(ctx), optlen = opt_len(ctx, EDE_NONE, NULL);
+	uint8_t flags3 = 0;
+	unsigned rcode = msg[3] & 0x0f;
 
-	if (msglen < body || cap < body + opt_len(ctx, EDE_NONE, NULL))
+	if (msglen < body || cap < body + optlen)
 		return 0;
-	/* RFC 6840 5.8: AD only for clients that asked for it. */
-	flags3 = msg[3] & (q->ad || q->edns_do ? FLAG_AD : 0);
-	flags3 |= q->cd ? FLAG_CD : 0;
-	n = put_header(ctx, msg[3] & 0x0f, 0, flags3, out);
-	if (msglen + opt_len(ctx, EDE_NONE, NULL) > limit ||
-	    msglen > cap) {
-		/* RFC 2181 9: cut to the header and question, TC set; the
-		 * client retries over TCP. */
-		out[2] |= FLAG_TC;
-		return put_opt(ctx, msg[3] & 0x0f, EDE_NONE, NULL, out, n);
+	if (limit > cap)
+		limit = cap;
+	/* RFC 6840 5.8: AD only for clients that asked for it, and only
+	 * when the upstream is trusted to have validated. */
+	if (ctx->trust_ad && (q->ad || q->edns_do))
+		flags3 = msg[3] & FLAG_AD;
+	n = put_header(ctx, rcode, 0, flags3, out);
+	end = msglen;
+	if (end + optlen > limit) {
+		/* RFC 2181 9: the additional section is optional; without
+		 * it the answer may fit.  Otherwise cut to the header and
+		 * question with TC set; the client retries over TCP. */
+		end = wire_section_start(msg, msglen, 3);
+		if (end == 0 || end + optlen > limit) {
+			out[2] |= FLAG_TC;
+			return put_opt(ctx, rcode, EDE_NONE, NULL, out, n);
+		}
 	}
-	memcpy(out + 6, msg + 6, 6);
-	memcpy(out + n, msg + n, msglen - n);
-	for (i = 0; i < nttl; i++) {
-		uint32_t ttl = wire_u32(out + ttl_off[i]);
-
-		if (ttl > 0x7fffffffU)
-			ttl = 0;
-		wire_put32(out + ttl_off[i], ttl > elapsed ? ttl - elapsed : 0);
-	}
-	return put_opt(ctx, msg[3] & 0x0f, EDE_NONE, NULL, out, msglen);
+	memcpy(out + 6, msg + 6, 4);
+	wire_put16(out + 10, end == msglen ? wire_u16(msg + 10) : 0);
+	copy_records(msg, body, end, ttl_off, nttl, elapsed, out);
+	return put_opt(ctx, rcode, EDE_NONE, NULL, out, end);
 }

@@ -1,7 +1,8 @@
 /*
  * reply: builds the answers cordond sends: errors, blocked answers made
  * up from the policy, and answers served from the cache.  Every answer
- * copies the ID and RD, sets QR and RA, echoes the client's question
+ * copies the ID, RD and CD (RFC 4035 3.2.2), sets QR and RA (not on
+ * NOTIMP for an opcode we do not serve), echoes the client's question
  * byte for byte (letter case included), carries an OPT record exactly
  * when the query had one (RFC 6891), and fits the client's payload size
  * or is cut with TC set.  Writes into the caller's buffer; no allocation.
@@ -20,7 +21,9 @@ struct dnsquery;
 /* RFC 8914 Extended DNS Error codes cordond uses. */
 #define EDE_NONE		0xffff
 #define EDE_BLOCKED		15
+#define EDE_OTHER		0
 #define EDE_PROHIBITED		18
+#define EDE_NOT_AUTHORITATIVE	20
 #define EDE_NO_REACHABLE	22
 
 /* Where the answer goes and how large it may be. */
@@ -29,6 +32,7 @@ struct reply_ctx {
 	const struct dnsquery *q;
 	bool is_tcp;
 	uint16_t edns_size;		/* our largest UDP answer */
+	bool trust_ad;			/* [upstream] trust_ad */
 };
 
 /* Largest answer the client can take: 65535 over TCP; over UDP its EDNS
@@ -43,6 +47,11 @@ size_t reply_limit(const struct reply_ctx *ctx);
  */
 size_t reply_error(const struct reply_ctx *ctx, unsigned rcode,
     uint16_t ede, const char *text, uint8_t *out, size_t cap);
+
+/* An empty answer with TC set (rate limiting's slip): the client is
+ * told to come back over TCP.  Returns the length. */
+size_t reply_truncated(const struct reply_ctx *ctx, uint8_t *out,
+    size_t cap);
 
 /* How a blocked name is answered. */
 struct block_answer {
@@ -65,10 +74,13 @@ size_t reply_blocked(const struct reply_ctx *ctx,
 
 /*
  * An answer from a cached upstream message (wire form without OPT; its
- * question has the same length as the client's).  Header flags and
- * records come from the cache, TTLs lowered by elapsed seconds; the ID,
- * RD and question come from the client.  Returns the length, or 0 when
- * cap is too small.
+ * question has the same length as the client's).  The rcode and records
+ * come from the cache, TTLs lowered by elapsed seconds; the ID, RD, CD
+ * and question come from the client; AD is passed on only with
+ * ctx->trust_ad, to a client that set AD or DO (RFC 6840 5.8).  When the
+ * answer does not fit, the additional section goes first; TC is set
+ * (and the body left empty) only when the rest does not fit either.
+ * Returns the length, or 0 when cap is too small.
  */
 size_t reply_from_cache(const struct reply_ctx *ctx, const uint8_t *msg,
     size_t msglen, const uint16_t *ttl_off, size_t nttl, uint32_t elapsed,

@@ -761,7 +761,6 @@ server_new(const struct config *cfg, struct policy_slot *slot,
 		free(s);
 		return NULL;
 	}
-	s->nworkers = cfg->threads;
 	for (i = 0; i < cfg->nlisten; i++) {
 		if (probe_free(&cfg->listen[i], SOCK_DGRAM, err, errlen) == -1 ||
 		    probe_free(&cfg->listen[i], SOCK_STREAM, err, errlen) == -1) {
@@ -770,7 +769,10 @@ server_new(const struct config *cfg, struct policy_slot *slot,
 			return NULL;
 		}
 	}
+	/* nworkers counts the workers begun, so a failure frees exactly
+	 * those (a zeroed worker was never set up: its fds read as 0). */
 	for (i = 0; i < cfg->threads; i++) {
+		s->nworkers = i + 1;
 		if (worker_init(s, &s->workers[i], i, blocked_log, query_log,
 		    err, errlen) == -1) {
 			server_free(s);

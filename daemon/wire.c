@@ -318,6 +318,7 @@ scan_record(const uint8_t *msg, size_t len, size_t *off, int section,
 int
 wire_scan_answer(const uint8_t *msg, size_t len, struct answer_scan *s)
 {
+	uint8_t name[DNAME_MAXWIRE];
 	size_t off = DNS_HEADER_LEN;
 	int section;
 	uint16_t i;
@@ -334,14 +335,22 @@ wire_scan_answer(const uint8_t *msg, size_t len, struct answer_scan *s)
 		s->counts[section] = wire_u16(msg + 4 + 2 * section);
 	if (s->counts[0] != 1)
 		return -1;
-	if (wire_skip_name(msg, len, &off) == -1 || off + 4 > len)
+	/* The question is written out, never compressed: nothing before it
+	 * could be pointed at, and the cached copy must keep the layout of
+	 * the client's question (reply_from_cache echoes it in place). */
+	if (read_plain_name(msg, len, &off, name) == 0 || off + 4 > len)
 		return -1;
 	off += 4;
 	for (section = 1; section < 4; section++) {
+		if (section == 3)
+			s->ar_start = off;
 		for (i = 0; i < s->counts[section]; i++)
 			if (scan_record(msg, len, &off, section, s) == -1)
 				return -1;
 	}
+	/* Bytes after the last record are not part of the message: they
+	 * are left out of what is cached and sent on. */
+	s->end = off;
 	return 0;
 }
 
@@ -354,7 +363,9 @@ wire_question_matches(const uint8_t *msg, size_t len, const uint8_t *qname,
 
 	if (len < DNS_HEADER_LEN || wire_u16(msg + 4) != 1)
 		return false;
-	n = wire_read_name(msg, len, &off, name);
+	/* Uncompressed only: a pointer into the header can read as the
+	 * root name, and the answer's layout must be the question's. */
+	n = read_plain_name(msg, len, &off, name);
 	if (n != qname_len || memcmp(name, qname, n) != 0 || off + 4 > len)
 		return false;
 	return wire_u16(msg + off) == qtype &&
@@ -404,4 +415,23 @@ wire_answer_each(const uint8_t *msg, size_t len,
 			return true;
 	}
 	return false;
+}
+
+size_t
+wire_section_start(const uint8_t *msg, size_t len, int section)
+{
+	size_t off = DNS_HEADER_LEN;
+	int sec;
+
+	if (len < DNS_HEADER_LEN || section < 1 || section > 3 ||
+	    wire_u16(msg + 4) != 1)
+		return 0;
+	if (wire_skip_name(msg, len, &off) == -1 || off + 4 > len)
+		return 0;
+	off += 4;
+	for (sec = 1; sec < section; sec++)
+		if (skip_records(msg, len, &off,
+		    wire_u16(msg + 4 + 2 * sec)) == -1)
+			return 0;
+	return off;
 }

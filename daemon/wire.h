@@ -128,6 +128,8 @@ struct answer_scan {
 	uint16_t counts[4];		/* qd, an, ns, ar as received */
 	size_t opt_start;		/* offset of the OPT RR, or 0 */
 	size_t opt_end;
+	size_t ar_start;		/* offset of the additional section */
+	size_t end;			/* end of the last record */
 	uint32_t min_ttl;		/* over every RR but OPT; UINT32_MAX */
 	uint32_t soa_min;		/* negative TTL per RFC 2308, or 0 */
 	bool has_soa;
@@ -137,7 +139,9 @@ struct answer_scan {
 
 /*
  * Walks every record of an upstream answer.  Returns 0, or -1 when the
- * message is malformed or has more records than WIRE_MAX_TTLS.
+ * message is malformed (a compressed question name included) or has
+ * more records than WIRE_MAX_TTLS.  Bytes after the last record are not
+ * an error; s->end says where the message really ends.
  */
 int wire_scan_answer(const uint8_t *msg, size_t len, struct answer_scan *s);
 
@@ -159,9 +163,16 @@ bool wire_answer_each(const uint8_t *msg, size_t len,
 
 /*
  * Checks that an upstream answer's question is qname/qtype/qclass
- * (compared without regard to case).  Returns true when it matches.
+ * (compared without regard to case), written out without compression.
+ * Returns true when it matches.
  */
 bool wire_question_matches(const uint8_t *msg, size_t len,
     const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass);
+
+/*
+ * Offset of section 1 (answer), 2 (authority) or 3 (additional) of a
+ * message with one question, or 0 when it cannot be reached.
+ */
+size_t wire_section_start(const uint8_t *msg, size_t len, int section);
 
 #endif

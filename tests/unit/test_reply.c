@@ -95,6 +95,7 @@ client_init(struct client *c, const struct qopts *o, bool tcp,
 	c->ctx.q = &c->q;
 	c->ctx.is_tcp = tcp;
 	c->ctx.edns_size = our_edns;
+	c->ctx.trust_ad = false;
 }
 
 /* --- reading answers back --- */
@@ -193,7 +194,13 @@ check_common(const char *label, const struct client *c, const uint8_t *out,
 	CHECK(ldns_pkt_qr(p), "%s: QR clear", label);
 	CHECK(ldns_pkt_rd(p) == c->q.rd, "%s: RD %d, want %d", label,
 	    ldns_pkt_rd(p), c->q.rd);
-	CHECK(ldns_pkt_ra(p), "%s: RA clear", label);
+	/* RA on everything but NOTIMP for opcodes we do not serve
+	 * (RFC 8906 3.1.3); CD copied from the query (RFC 4035 3.2.2). */
+	CHECK(ldns_pkt_ra(p) == !(w->rcode == RCODE_NOTIMP &&
+	    c->q.opcode != OPCODE_QUERY), "%s: RA %d", label,
+	    ldns_pkt_ra(p));
+	CHECK(ldns_pkt_cd(p) == c->q.cd, "%s: CD %d, want %d", label,
+	    ldns_pkt_cd(p), c->q.cd);
 	CHECK((out[2] >> 3 & 0x0f) == c->q.opcode, "%s: opcode %u, want %u",
 	    label, out[2] >> 3 & 0x0f, c->q.opcode);
 	CHECK((out[3] & 0x0f) == (w->rcode & 0x0f), "%s: header rcode %u, "
@@ -783,7 +790,9 @@ test_from_cache(void)
 
 		CHECK(wire_scan_answer(msg, mlen, &s) == 0, "%s: scan",
 		    k->label);
+		o.cd = i % 3 == 0;
 		client_init(&c, &o, k->tcp, 1232);
+		c.ctx.trust_ad = i % 2 == 0;
 		limit = reply_limit(&c.ctx);
 		n = reply_from_cache(&c.ctx, msg, mlen, s.ttl_off, s.nttl,
 		    k->elapsed, out, 70000);
@@ -797,9 +806,11 @@ test_from_cache(void)
 		}
 		CHECK(ldns_pkt_tc(p) == k->want_tc, "%s: TC %d", k->label,
 		    ldns_pkt_tc(p));
-		/* AD only for clients that asked (AD or DO) */
-		CHECK(ldns_pkt_ad(p) == (k->ad || k->do_bit),
-		    "%s: AD %d", k->label, ldns_pkt_ad(p));
+		/* AD only from a trusted upstream, and only for clients
+		 * that asked (AD or DO); the cached answers all have AD. */
+		CHECK(ldns_pkt_ad(p) == (c.ctx.trust_ad &&
+		    (k->ad || k->do_bit)), "%s: AD %d", k->label,
+		    ldns_pkt_ad(p));
 		if (k->want_tc) {
 			CHECK(ldns_pkt_ancount(p) == 0 &&
 			    ldns_pkt_nscount(p) == 0 &&
@@ -922,6 +933,68 @@ test_from_cache_edges(void)
 	}
 }
 
+/* An answer that fits once its additional section (glue) is left out
+ * is sent without it, not cut to nothing with TC (RFC 2181 9). */
+static void
+test_from_cache_optional_first(void)
+{
+	size_t nans;
+
+	for (nans = 1; nans <= 40; nans += 39) {
+		ldns_pkt *p = ldns_pkt_new(), *r;
+		ldns_rr *rr = NULL;
+		uint8_t *w = NULL, out[OUTCAP];
+		size_t wlen, n, i;
+		char text[128];
+		struct answer_scan s;
+		struct qopts o = { .id = 7, .rd = true, .qname = QN_MIX,
+		    .qtype = 1, .qclass = 1 };
+		struct client c;
+
+		ldns_pkt_set_qr(p, true);
+		if (ldns_rr_new_question_frm_str(&rr, "www.example.com. IN A",
+		    NULL, NULL) != LDNS_STATUS_OK)
+			abort();
+		ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, rr);
+		for (i = 0; i < nans; i++) {
+			snprintf(text, sizeof(text), "www.example.com. 300 IN "
+			    "A 192.0.2.%zu", i + 1);
+			ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL);
+			ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
+		}
+		for (i = 0; i < 40; i++) {
+			snprintf(text, sizeof(text), "ns%zu.glue.example. 300 "
+			    "IN A 198.51.100.%zu", i, i);
+			ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL);
+			ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL, rr);
+		}
+		if (ldns_pkt2wire(&w, p, &wlen) != LDNS_STATUS_OK)
+			abort();
+		CHECK(wlen > 512, "answer of %zu octets is no test", wlen);
+		CHECK(wire_scan_answer(w, wlen, &s) == 0, "scan");
+		client_init(&c, &o, false, 1232);
+		n = reply_from_cache(&c.ctx, w, wlen, s.ttl_off, s.nttl, 5,
+		    out, sizeof(out));
+		CHECK(n > 0 && n <= 512, "length %zu", n);
+		CHECK(ldns_wire2pkt(&r, out, n) == LDNS_STATUS_OK, "parse");
+		if (nans == 1) {
+			CHECK(!ldns_pkt_tc(r), "TC set though the answer fits");
+			CHECK(ldns_pkt_ancount(r) == 1 &&
+			    ldns_pkt_arcount(r) == 0, "an %u ar %u",
+			    ldns_pkt_ancount(r), ldns_pkt_arcount(r));
+			CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(r),
+			    0)) == 295, "TTL counted down");
+		} else {
+			CHECK(ldns_pkt_tc(r), "40 A records fit in 512?");
+			CHECK(ldns_pkt_ancount(r) == 0 &&
+			    ldns_pkt_arcount(r) == 0, "TC answer has records");
+		}
+		ldns_pkt_free(r);
+		ldns_pkt_free(p);
+		free(w);
+	}
+}
+
 int
 main(void)
 {
@@ -931,5 +1004,6 @@ main(void)
 	test_blocked_long_text();
 	test_from_cache();
 	test_from_cache_edges();
+	test_from_cache_optional_first();
 	return unit_exit();
 }

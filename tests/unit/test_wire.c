@@ -1196,6 +1196,43 @@ test_fuzz(void)
 	    by_verdict[2], by_verdict[3], by_verdict[4]);
 }
 
+/* ../shared/fuzz-findings 1 and 4: a question given as a pointer, and
+ * bytes after the last record. */
+static void
+test_hostile_answers(void)
+{
+	static const uint8_t good[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		1, 'a', 0, 0, 1, 0, 1,
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1,
+	};
+	static const uint8_t qptr[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		0xc0, 0x04, 0, 1, 0, 1,
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1,
+	};
+	uint8_t trail[sizeof(good) + 5], root[1] = { 0 }, a[3] = { 1, 'a', 0 };
+	struct answer_scan s;
+
+	CHECK(wire_scan_answer(good, sizeof(good), &s) == 0 &&
+	    s.end == sizeof(good) && s.ar_start == sizeof(good),
+	    "good answer: end %zu", s.end);
+	CHECK(wire_question_matches(good, sizeof(good), a, 3, 1, 1),
+	    "good question");
+	CHECK(!wire_question_matches(qptr, sizeof(qptr), root, 1, 1, 1),
+	    "a pointer into the header matched as the root name");
+	CHECK(wire_scan_answer(qptr, sizeof(qptr), &s) == -1,
+	    "question as a pointer scanned");
+	memcpy(trail, good, sizeof(good));
+	memcpy(trail + sizeof(good), "\1\2\3\4\5", 5);
+	CHECK(wire_scan_answer(trail, sizeof(trail), &s) == 0 &&
+	    s.end == sizeof(good), "trailing bytes: end %zu", s.end);
+	CHECK(wire_section_start(good, sizeof(good), 1) == 19 &&
+	    wire_section_start(good, sizeof(good), 3) == sizeof(good),
+	    "section starts");
+	CHECK(wire_section_start(good, 20, 3) == 0, "cut message");
+}
+
 int
 main(void)
 {
@@ -1207,6 +1244,7 @@ main(void)
 	test_scan_malformed();
 	test_scan_many();
 	test_question_matches();
+	test_hostile_answers();
 	test_fuzz();
 	return unit_exit();
 }
