@@ -432,6 +432,8 @@ action = {action}
 
 [log]
 blocked = {blocked_log if blocked_log else ""}
+; dnsperf is one client: write every line, so the log's cost is measured
+client_rate = 0
 
 [control]
 http = 127.0.0.1:{ctl_port}

@@ -121,7 +121,9 @@ def test_line_appears_within_one_second(cordond):
     assert took <= 1.1, "audit line after %.2fs" % took
 
 
-def test_every_answered_block_logged_after_sigterm(cordond):
+def test_every_answered_block_logged_after_sigterm(start_cordond):
+    # client_rate 0: every line written, however fast one client asks
+    cordond = start_cordond({"log": {"client_rate": "0"}})
     n = 300
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         for i in range(n):
