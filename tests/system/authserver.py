@@ -18,7 +18,6 @@ Every process is started with Popen and stopped by its PID (SIGTERM, then
 SIGKILL).
 """
 
-import os
 import shutil
 import socket
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 import dns.flags
 import dns.message
 import dns.rcode
+import pytest
 
 from conftest import free_port, stop_pid, tail
 
@@ -311,3 +311,34 @@ class Unbound(Server):
         self._spawn([UNBOUND, "-d", "-c", str(self.conf)])
         wait_answering(self.port, ZONE, self.proc, "unbound", self.outfile)
         return self
+
+
+# Module-scoped fixtures for the test modules that import them.
+
+@pytest.fixture(scope="module")
+def zones(tmp_path_factory):
+    return build_signed_zones(tmp_path_factory.mktemp("zones"))
+
+
+@pytest.fixture(scope="module")
+def nsd(tmp_path_factory, zones):
+    s = Nsd(tmp_path_factory.mktemp("nsd"), zones)
+    try:
+        s.start()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def validator(tmp_path_factory, zones, nsd):
+    """A validating Unbound forwarding to the NSD."""
+    s = Unbound(tmp_path_factory.mktemp("validator"), nsd, zones,
+                validating=True)
+    try:
+        s.start()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield s
+    s.stop()

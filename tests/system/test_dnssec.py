@@ -18,9 +18,7 @@ Run: cd tests/system && /usr/bin/python3 -m pytest test_dnssec.py
 bind9-dnsutils (delv); about 20 s).
 """
 
-import os
 import subprocess
-import time
 from pathlib import Path
 
 import dns.flags
@@ -31,6 +29,7 @@ import dns.rdatatype
 import pytest
 
 import authserver
+from authserver import nsd, validator, zones  # noqa: F401 (fixtures)
 import helpers
 from conftest import PYTHON, free_port, stop_pid, tail
 from helpers import make_query, rcode_text, udp_query, udp_raw, tcp_query
@@ -43,35 +42,6 @@ CD, AD, RA, RD, AA, TC = (dns.flags.CD, dns.flags.AD, dns.flags.RA,
 
 
 # ---------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="module")
-def zones(tmp_path_factory):
-    return authserver.build_signed_zones(tmp_path_factory.mktemp("zones"))
-
-
-@pytest.fixture(scope="module")
-def nsd(tmp_path_factory, zones):
-    s = authserver.Nsd(tmp_path_factory.mktemp("nsd"), zones)
-    try:
-        s.start()
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def validator(tmp_path_factory, zones, nsd):
-    """A validating Unbound forwarding to the NSD."""
-    s = authserver.Unbound(tmp_path_factory.mktemp("validator"), nsd,
-                           zones, validating=True)
-    try:
-        s.start()
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
-    yield s
-    s.stop()
-
 
 class CdStub:
     label = "cdstub"
