@@ -662,8 +662,9 @@ query_handle(struct query_env *env, const struct client *c,
 		break;
 	}
 	if ((rcode = unsupported(&q)) != RCODE_NOERROR)
-		return answered(env, reply_error(&ctx, rcode, EDE_NONE, NULL,
-		    out, cap), out);
+		return answered(env, reply_error(&ctx, rcode,
+		    rcode == RCODE_REFUSED ? EDE_NOT_SUPPORTED : EDE_NONE,
+		    NULL, out, cap), out);
 	if (policy_check_name(env->policy, q.qname, &v)) {
 		bk.list = v.list;
 		bk.trigger = TRIGGER_QNAME;

@@ -24,6 +24,7 @@ struct dnsquery;
 #define EDE_OTHER		0
 #define EDE_PROHIBITED		18
 #define EDE_NOT_AUTHORITATIVE	20
+#define EDE_NOT_SUPPORTED	21
 #define EDE_NO_REACHABLE	22
 
 /* Where the answer goes and how large it may be. */

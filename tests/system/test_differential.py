@@ -310,15 +310,18 @@ ALLOWED = [
     ("answer", _tag("qtype", "ANY"), ANYVAL, ANYVAL,
      "RFC 8482: an ANY answer may be any subset; Unbound answers ANY from "
      "its cache, cordond forwards NSD's answer"),
-    ("rcode", _tag("qclass", "CH", "ANY"), "SERVFAIL", ANYVAL,
-     "NSD refuses class CH and ANY; cordond turns an upstream REFUSED "
-     "into SERVFAIL with EDE (PRODUCT.md), Unbound answers version.bind "
+    ("rcode", _tag("qclass", "CH", "ANY"), "REFUSED", ANYVAL,
+     "cordond serves class IN only and refuses other classes itself "
+     "(REFUSED with EDE 21 Not Supported); Unbound answers version.bind "
      "CH itself and class ANY from its IN cache"),
     ("ede", _tag("qclass", "CH", "ANY"), True, False,
-     "the EDE of cordond's SERVFAIL for an upstream REFUSED"),
+     "the EDE 21 of cordond's REFUSED for a class it does not serve"),
     ("answer", _tag("qclass", "CH", "ANY"), [], ANYVAL,
      "Unbound answers version.bind CH itself and class ANY from its IN "
-     "cache; cordond's SERVFAIL has no answer"),
+     "cache; cordond's REFUSED has no answer"),
+    ("ede", _tag("rd", False), True, False,
+     "RD=0 without [server] allow_snoop: both REFUSED; cordond says why "
+     "with EDE 20 Not Authoritative (RFC 8914 4.21), Unbound adds none"),
 ]
 
 
