@@ -167,7 +167,8 @@ struct policy_parts {
  * tables come from a file).  Returns 0, or -1 with *why set. */
 int policy_parts_check(const struct policy_parts *parts, const char **why);
 
-/* Takes ownership of everything in parts. */
+/* Takes ownership of everything in parts; NULL when out of memory (the
+ * parts are freed either way). */
 struct policy *policy_from_parts(struct policy_parts *parts,
     const struct policy_answer *pa);
 /* Borrowed view of p's parts. */
