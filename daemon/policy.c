@@ -431,23 +431,24 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 			ls.out_of_memory = true;
 		if (ls.out_of_memory || source_parse_all(src, ds[i], on_name,
 		    on_range, &ls) == -1) {
+			/* Freed first: the message needs memory too. */
+			ls.st->failed = true;
+			parts_clear(&pp);
+			free(seen.keys);
 			if (ls.out_of_memory)
 				diag_add(ds[i], m->path, src->line,
 				    "[source %s]: out of memory while loading "
 				    "%s", src->name, src->file ? src->file :
 				    "it");
-			ls.st->failed = true;
-			parts_clear(&pp);
-			free(seen.keys);
 			return NULL;
 		}
 		ls.st->bad = diag_count(ds[i]) - before;
 	}
 	free(seen.keys);
 	if (cidr_freeze(pp.ranges) == -1) {
+		parts_clear(&pp);
 		diag_add(ds[0], m->path, 0, "out of memory while indexing "
 		    "the address ranges");
-		parts_clear(&pp);
 		return NULL;
 	}
 	if ((p = policy_from_parts(&pp, pa)) == NULL)
