@@ -588,6 +588,45 @@ policy_check_addr(const struct policy *p, int family, const uint8_t *addr,
 	return v->blocked;
 }
 
+bool
+policy_answer_ranges(const struct policy *p, int family,
+    const uint8_t *addr, struct addr_verdict *v)
+{
+	if (!p->answer.check_answer_ips) {
+		v->blocked = false;
+		v->list = NULL;
+		return false;
+	}
+	policy_check_addr(p, family, addr, v);
+	return v->list != NULL;
+}
+
+bool
+policy_wants_geo(const struct policy *p)
+{
+	return p->geo != NULL &&
+	    (p->answer.ncountries > 0 || p->answer.nasns > 0);
+}
+
+const char *
+policy_geo_blocks(const struct policy_answer *pa, const struct geo_info *gi,
+    char *rule, size_t size)
+{
+	size_t i;
+
+	for (i = 0; gi->country[0] != '\0' && i < pa->ncountries; i++)
+		if (memcmp(pa->countries[i], gi->country, 2) == 0) {
+			snprintf(rule, size, "country %s", gi->country);
+			return "block_countries";
+		}
+	for (i = 0; gi->asn != 0 && i < pa->nasns; i++)
+		if (pa->asns[i] == gi->asn) {
+			snprintf(rule, size, "AS%u", gi->asn);
+			return "block_asns";
+		}
+	return NULL;
+}
+
 size_t
 policy_format_range(const struct addr_verdict *v, char *buf, size_t size)
 {
