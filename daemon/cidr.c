@@ -868,7 +868,7 @@ cidr_view(const uint8_t *blob, size_t len, const char **why)
 		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		*why = "out of memory";
+		*why = "out of memory while loading the range table";
 		return NULL;
 	}
 	c->is_frozen = c->is_view = true;

@@ -12,4 +12,12 @@ int cmd_compile(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 
+/*
+ * The one place the tool gives up when memory runs out (diag.h, the
+ * project's out-of-memory policy): prints "cordon: out of memory while
+ * DOING" to stderr and exits 1.  Only the subcommands call it, never
+ * library code.
+ */
+void cmd_oom(const char *doing) __attribute__((noreturn));
+
 #endif

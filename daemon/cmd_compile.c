@@ -85,7 +85,7 @@ path_in(const char *dir, const char *name)
 	char *p;
 
 	if (asprintf(&p, "%s/%s", dir, name) == -1)
-		abort();
+		cmd_oom("naming an output file");
 	return p;
 }
 
@@ -397,7 +397,7 @@ write_report(struct build *b, struct diag *d)
 	int rc = -1;
 
 	if (f == NULL)
-		abort();
+		cmd_oom("writing report.json");
 	write_report_body(f, b);
 	if (fclose(f) != 0)
 		diag_add(d, path, 0, "out of memory");
@@ -464,7 +464,7 @@ fetch_all(struct build *b)
 		if (fetch_source(src, cache, FETCH_TIMEOUT_S, fr) == -1) {
 			diag_add(b->ds[i], b->manifest_path, src->line,
 			    "[source %s]: cannot fetch %s: %s", src->name,
-			    src->url, fr->error ? fr->error : "failed");
+			    src->url, fr->error ? fr->error : "out of memory");
 			b->stats[i].failed = true;
 			rc = -1;
 			continue;
@@ -473,12 +473,12 @@ fetch_all(struct build *b)
 			fprintf(stderr, "cordon: %s:%zu: [source %s]: cannot "
 			    "fetch %s (%s); using the copy of %s",
 			    b->manifest_path, src->line, src->name, src->url,
-			    fr->error ? fr->error : "failed", ctime(
+			    fr->error ? fr->error : "out of memory", ctime(
 			    &fr->fetched_at));
 		free(src->file);
 		src->file = strdup(fr->path);
 		if (src->file == NULL)
-			abort();
+			cmd_oom("fetching the sources");
 	}
 	free(cache);
 	return rc;
@@ -500,7 +500,7 @@ build(struct build *b)
 	b->stats = calloc(n + 1, sizeof(*b->stats));
 	b->fetches = calloc(n + 1, sizeof(*b->fetches));
 	if (b->ds == NULL || b->stats == NULL || b->fetches == NULL)
-		abort();
+		cmd_oom("reading the manifest");
 	for (i = 0; i < n; i++)
 		b->ds[i] = diag_new();
 	b->ds[n] = d;

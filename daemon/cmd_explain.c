@@ -15,10 +15,14 @@
 #include "geoip.h"
 #include "policy.h"
 
+/* Lists without a config are judged as a daemon with the [policy]
+ * defaults would judge them (config.c: check_cname and check_answer_ips
+ * are on). */
 static struct policy *
 load(const char *path, struct diag *d)
 {
-	struct policy_answer pa = { 0 };
+	struct policy_answer pa = { .check_cname = true,
+	    .check_answer_ips = true };
 	struct policy *p = NULL;
 
 	if (check_is_manifest(path))
@@ -47,61 +51,68 @@ explain(const struct policy *p, const char *text, const uint8_t *wire)
 	    v.blocked ? action_name(policy_answer(p)->action) : "forward");
 }
 
-/* A geo block, as the daemon would apply it to an answer address. */
-static const char *
-geo_block(const struct policy_answer *pa, const struct geo_info *gi,
-    char *buf, size_t size)
+/* The kind, range and list of a range the daemon does not consult. */
+static void
+unchecked_range(const struct policy *p, int family, const uint8_t *addr,
+    struct addr_verdict *v, char *range, size_t size)
 {
-	size_t i;
-
-	for (i = 0; gi->country[0] != '\0' && i < pa->ncountries; i++)
-		if (memcmp(pa->countries[i], gi->country, 2) == 0) {
-			snprintf(buf, size, "country %s ([policy] "
-			    "block_countries)", gi->country);
-			return buf;
-		}
-	for (i = 0; gi->asn != 0 && i < pa->nasns; i++)
-		if (pa->asns[i] == gi->asn) {
-			snprintf(buf, size, "AS%u ([policy] block_asns)",
-			    gi->asn);
-			return buf;
-		}
-	return NULL;
+	policy_check_addr(p, family, addr, v);
+	if (v->list != NULL)
+		policy_format_range(v, range, size);
 }
 
 /*
- * An address as it would be judged in an answer: the most specific
- * range decides; with no range, block_countries and block_asns do.
- * GeoIP facts follow when the policy has databases.
+ * An address as the daemon judges it in an answer (policy.h,
+ * policy_answer_ranges()): with check_answer_ips the most specific range
+ * decides; with no range, or check_answer_ips = no, block_countries and
+ * block_asns do.  A range the daemon does not look at is named, so the
+ * admin sees why it does not block.  GeoIP facts follow when the policy
+ * has databases.
  */
 static void
 explain_addr(const struct policy *p, const char *text, int family,
     const uint8_t *addr)
 {
 	const struct policy_answer *pa = policy_answer(p);
-	const char *action = action_name(pa->action), *geo = NULL;
-	char range[128], why[96];
-	struct addr_verdict v;
+	const char *action = action_name(pa->action), *key = NULL;
+	char range[128], rule[96];
+	struct addr_verdict v, seen;
 	struct geo_info gi = { "", 0, "" };
 
-	policy_check_addr(p, family, addr, &v);
-	if (policy_geoip(p) != NULL) {
+	if (policy_geoip(p) != NULL)
 		geoip_lookup(policy_geoip(p), family, addr, &gi);
-		geo = geo_block(pa, &gi, why, sizeof(why));
-	}
-	if (v.list != NULL) {
+	if (policy_answer_ranges(p, family, addr, &v)) {
 		policy_format_range(&v, range, sizeof(range));
 		printf("%s: %s by %s (list %s, category %s, kind %s, "
 		    "action %s)\n", text, v.blocked ? "blocked" : "allowed",
 		    range, v.list->name, v.list->category[0] ?
 		    v.list->category : "-", list_kind_name(v.list->kind),
 		    v.blocked ? action : "forward");
-	} else if (geo != NULL)
-		printf("%s: blocked by %s (list geoip, action %s)\n", text,
-		    geo, action);
+		goto geo;
+	}
+	if (policy_wants_geo(p))
+		key = policy_geo_blocks(pa, &gi, rule, sizeof(rule));
+	unchecked_range(p, family, addr, &seen, range, sizeof(range));
+	if (key != NULL) {
+		printf("%s: blocked by %s ([policy] %s) (list geoip, action "
+		    "%s)", text, rule, key, action);
+		if (seen.list != NULL)
+			printf("; %s range %s of list %s not consulted: "
+			    "[policy] check_answer_ips = no",
+			    seen.blocked ? "blocked" : "allow", range,
+			    seen.list->name);
+		printf("\n");
+	} else if (seen.list != NULL && seen.blocked)
+		printf("%s: allowed (in blocked range %s of list %s, but "
+		    "[policy] check_answer_ips = no: answers with it are not "
+		    "blocked)\n", text, range, seen.list->name);
+	else if (seen.list != NULL)
+		printf("%s: allowed (in allow range %s of list %s; [policy] "
+		    "check_answer_ips = no)\n", text, range, seen.list->name);
 	else
 		printf("%s: allowed (no list names a range holding it)\n",
 		    text);
+geo:
 	if (policy_geoip(p) == NULL)
 		return;
 	printf("%s: geoip: country %s", text, gi.country[0] ? gi.country :

@@ -36,23 +36,20 @@ struct parse_state {
 
 #define FIELD(cfg, o, type) ((type *)((char *)(cfg) + (o)->offset))
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
+#define NOMEM "out of memory"
 
 /* Splits a comma/blank separated list, calling fn on each item. */
 static int
-each_item(const char *value, int (*fn)(void *, const char *), void *arg)
+each_item(const char *value, int (*fn)(void *, const char *), void *arg,
+    const char **why)
 {
-	char *copy = xstrdup(value), *save = NULL, *tok;
+	char *copy = strdup(value), *save = NULL, *tok;
 	int rc = 0;
 
+	if (copy == NULL) {
+		*why = NOMEM;
+		return -1;
+	}
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
 		if ((rc = fn(arg, tok)) == -1)
@@ -69,7 +66,10 @@ set_str(struct config *cfg, const struct option *o, const char *value,
 	char **p = FIELD(cfg, o, char *);
 
 	free(*p);
-	*p = xstrdup(value);
+	if ((*p = strdup(value)) == NULL) {
+		*why = NOMEM;
+		return -1;
+	}
 	return 0;
 }
 
@@ -269,8 +269,10 @@ add_addr(void *arg, const char *item)
 	if (netaddr_parse(item, l->port, &na, l->why) == -1)
 		return -1;
 	v = realloc(*l->v, (*l->n + 1) * sizeof(*v));
-	if (v == NULL)
-		abort();
+	if (v == NULL) {
+		*l->why = NOMEM;
+		return -1;
+	}
 	v[(*l->n)++] = na;
 	*l->v = v;
 	return 0;
@@ -285,7 +287,7 @@ set_addrs(struct config *cfg, const struct option *o, const char *value,
 	free(*v);
 	*v = NULL;
 	*n = 0;
-	return each_item(value, add_addr, &l);
+	return each_item(value, add_addr, &l, why);
 }
 
 static int
@@ -324,8 +326,10 @@ add_prefix(void *arg, const char *item)
 	if (netaddr_parse_prefix(item, &p, l->why) == -1)
 		return -1;
 	v = realloc(*l->v, (*l->n + 1) * sizeof(*v));
-	if (v == NULL)
-		abort();
+	if (v == NULL) {
+		*l->why = NOMEM;
+		return -1;
+	}
 	v[(*l->n)++] = p;
 	*l->v = v;
 	return 0;
@@ -340,7 +344,7 @@ set_prefixes(const char *value, const char **why, struct prefix **v,
 	free(*v);
 	*v = NULL;
 	*n = 0;
-	return each_item(value, add_prefix, &l);
+	return each_item(value, add_prefix, &l, why);
 }
 
 static int
@@ -375,8 +379,10 @@ add_country(void *arg, const char *item)
 	}
 	v = realloc(l->cfg->block_countries,
 	    (l->cfg->nblock_countries + 1) * sizeof(*v));
-	if (v == NULL)
-		abort();
+	if (v == NULL) {
+		*l->why = NOMEM;
+		return -1;
+	}
 	v[l->cfg->nblock_countries][0] = (char)toupper((unsigned char)item[0]);
 	v[l->cfg->nblock_countries][1] = (char)toupper((unsigned char)item[1]);
 	v[l->cfg->nblock_countries][2] = '\0';
@@ -394,7 +400,7 @@ set_countries(struct config *cfg, const struct option *o, const char *value,
 	free(cfg->block_countries);
 	cfg->block_countries = NULL;
 	cfg->nblock_countries = 0;
-	return each_item(value, add_country, &l);
+	return each_item(value, add_country, &l, why);
 }
 
 static int
@@ -415,8 +421,10 @@ add_asn(void *arg, const char *item)
 		return -1;
 	}
 	a = realloc(l->cfg->block_asns, (l->cfg->nblock_asns + 1) * sizeof(*a));
-	if (a == NULL)
-		abort();
+	if (a == NULL) {
+		*l->why = NOMEM;
+		return -1;
+	}
 	a[l->cfg->nblock_asns++] = (uint32_t)v;
 	l->cfg->block_asns = a;
 	return 0;
@@ -431,7 +439,7 @@ set_asns(struct config *cfg, const struct option *o, const char *value,
 	free(cfg->block_asns);
 	cfg->block_asns = NULL;
 	cfg->nblock_asns = 0;
-	return each_item(value, add_asn, &l);
+	return each_item(value, add_asn, &l, why);
 }
 
 #define OFF(f) offsetof(struct config, f)
@@ -552,32 +560,40 @@ config_line(const struct config *cfg, const char *section, const char *key)
 	return 0;
 }
 
-static void
-set_defaults(struct config *cfg)
+/* Fails only out of memory (or with a broken table, a bug the unit
+ * tests catch); d says which. */
+static int
+set_defaults(struct config *cfg, struct diag *d)
 {
-	const char *why;
+	const char *why = NOMEM;
 	size_t i;
 
 	for (i = 0; i < NOPTIONS; i++) {
 		if (options[i].set(cfg, &options[i], options[i].default_value,
-		    &why) == -1)
-			abort();	/* a broken table is a bug */
+		    &why) == -1) {
+			diag_add(d, cfg->path, 0, "[%s] %s: default \"%s\": %s",
+			    options[i].section, options[i].key,
+			    options[i].default_value, why);
+			return -1;
+		}
 	}
+	return 0;
 }
 
 /* Paths in the file are relative to the file's directory, so a config
  * means the same whatever directory the daemon was started from. */
-static void
+static int
 resolve_path(char **p, const char *dir)
 {
 	char *abs;
 
 	if (**p == '\0' || **p == '/' || dir == NULL)
-		return;
+		return 0;
 	if (asprintf(&abs, "%s/%s", dir, *p) == -1)
-		abort();
+		return -1;
 	free(*p);
 	*p = abs;
+	return 0;
 }
 
 static int
@@ -600,8 +616,12 @@ read_resolv_conf(struct config *cfg, const char *path, struct diag *d)
 		if (netaddr_parse(addr, 53, &na, &why) == -1)
 			continue;	/* e.g. a scoped fe80::1%eth0 */
 		v = realloc(cfg->upstreams, (cfg->nupstreams + 1) * sizeof(*v));
-		if (v == NULL)
-			abort();
+		if (v == NULL) {
+			diag_add(d, cfg->path, 0, "out of memory while reading "
+			    "%s", path);
+			fclose(f);
+			return -1;
+		}
 		v[cfg->nupstreams++] = na;
 		cfg->upstreams = v;
 	}
@@ -620,9 +640,9 @@ dir_of(const char *path)
 	const char *slash = strrchr(path, '/');
 
 	if (slash == NULL)
-		return xstrdup(".");
+		return strdup(".");
 	if (slash == path)
-		return xstrdup("/");
+		return strdup("/");
 	return strndup(path, (size_t)(slash - path));
 }
 
@@ -634,26 +654,30 @@ config_load(const char *path, const char *resolv_conf, struct diag *d)
 	size_t before = diag_count(d);
 	char *dir;
 
-	if (cfg == NULL)
-		abort();
-	cfg->path = xstrdup(path);
-	cfg->lines = calloc(NOPTIONS, sizeof(*cfg->lines));
-	if (cfg->lines == NULL)
-		abort();
-	set_defaults(cfg);
+	if (cfg == NULL || (cfg->path = strdup(path)) == NULL ||
+	    (cfg->lines = calloc(NOPTIONS, sizeof(*cfg->lines))) == NULL) {
+		diag_add(d, path, 0, "out of memory while reading the config");
+		goto fail;
+	}
+	if (set_defaults(cfg, d) == -1)
+		goto fail;
 	st.cfg = cfg;
 	st.d = d;
 	(void)inifile_parse_sections(path, on_section, on_option, &st, d);
 	if (diag_count(d) != before)
 		goto fail;
-	dir = dir_of(path);
-	resolve_path(&cfg->lists, dir);
-	resolve_path(&cfg->log_blocked, dir);
-	resolve_path(&cfg->log_queries, dir);
-	resolve_path(&cfg->pidfile, dir);
-	resolve_path(&cfg->country_db, dir);
-	resolve_path(&cfg->asn_db, dir);
-	resolve_path(&cfg->control_socket, dir);
+	if ((dir = dir_of(path)) == NULL ||
+	    resolve_path(&cfg->lists, dir) == -1 ||
+	    resolve_path(&cfg->log_blocked, dir) == -1 ||
+	    resolve_path(&cfg->log_queries, dir) == -1 ||
+	    resolve_path(&cfg->pidfile, dir) == -1 ||
+	    resolve_path(&cfg->country_db, dir) == -1 ||
+	    resolve_path(&cfg->asn_db, dir) == -1 ||
+	    resolve_path(&cfg->control_socket, dir) == -1) {
+		diag_add(d, path, 0, "out of memory while reading the config");
+		free(dir);
+		goto fail;
+	}
 	free(dir);
 	if (cfg->lists[0] == '\0')
 		diag_add(d, path, 0, "[policy] lists is not set");

@@ -3,6 +3,7 @@
  * one file each (cmd_*.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -29,6 +30,13 @@ static const struct command commands[] = {
 	    "show which rule of which list decides for a name or address" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+void
+cmd_oom(const char *doing)
+{
+	fprintf(stderr, "cordon: out of memory while %s\n", doing);
+	exit(1);
+}
 
 static const struct command *
 find(const char *name)

@@ -140,7 +140,7 @@ linereader_open(const char *path, struct diag *d)
 		return NULL;
 	}
 	if ((r = reader_new(path)) == NULL) {
-		diag_add(d, path, 0, "%s", strerror(ENOMEM));
+		diag_add(d, path, 0, "out of memory while opening it");
 		fclose(fp);
 		return NULL;
 	}

@@ -3,6 +3,18 @@
  * (config, manifest, lists) and reads text files line by line while
  * counting lines.  It prints nothing by itself until asked, so one run
  * can report every mistake at once.
+ *
+ * Out of memory, the one policy for the whole project: library code
+ * (everything in libcordon: config, manifest and list parsing, policy
+ * building, snapshots, GeoIP, fetching) never aborts or exits when an
+ * allocation fails.  It frees what it built, returns its ordinary error
+ * and, where it has a diag, records the reason as "FILE[:LINE]: ...
+ * out of memory while DOING" like any other problem; a reload that
+ * cannot allocate therefore fails as a whole and the daemon keeps the
+ * policy it had.  A diag that cannot store a message still counts it.
+ * Only the top level of the `cordon` tool (cmd_*.c) may give up on an
+ * allocation failure: it prints "cordon: out of memory while DOING"
+ * and exits 1 (cmd_oom() in cmd.h), never abort().
  */
 #ifndef CORDON_DIAG_H
 #define CORDON_DIAG_H

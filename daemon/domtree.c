@@ -408,7 +408,7 @@ domtree_view(const uint8_t *blob, size_t len, const char **why)
 		return NULL;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		*why = "out of memory";
+		*why = "out of memory while loading the name table";
 		return NULL;
 	}
 	t->is_view = true;

@@ -49,8 +49,11 @@ struct fetch {
 	struct fetch_result *r;
 };
 
+#define NOMEM "out of memory while fetching"
+
+/* A formatted string, or NULL with errno ENOMEM. */
 static char *
-xasprintf(const char *fmt, ...)
+dup_printf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -59,19 +62,11 @@ xasprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	if (n == -1)
-		abort();
+	if (n == -1) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	return s;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
 }
 
 static void
@@ -117,14 +112,16 @@ meta_read(const char *path, struct meta *m)
 		if ((v = strchr(line, ' ')) == NULL)
 			continue;
 		*v++ = '\0';
+		/* A value that cannot be copied counts as missing: the copy
+		 * is then not used and the next request is unconditional. */
 		if (strcmp(line, "url") == 0 && m->url == NULL)
-			m->url = xstrdup(v);
+			m->url = strdup(v);
 		else if (strcmp(line, "etag") == 0 && m->etag == NULL &&
 		    is_header_value(v))
-			m->etag = xstrdup(v);
+			m->etag = strdup(v);
 		else if (strcmp(line, "last-modified") == 0 &&
 		    m->last_modified == NULL && is_header_value(v))
-			m->last_modified = xstrdup(v);
+			m->last_modified = strdup(v);
 		else if (strcmp(line, "fetched") == 0)
 			m->fetched_at = (time_t)strtoll(v, NULL, 10);
 	}
@@ -137,11 +134,13 @@ meta_read(const char *path, struct meta *m)
 static char *
 meta_write_tmp(const char *path, const struct meta *m)
 {
-	char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+	char *tmp = dup_printf("%s.tmp.XXXXXX", path);
 	FILE *f;
 	int fd, saved;
 	bool is_ok;
 
+	if (tmp == NULL)
+		return NULL;
 	if ((fd = mkstemp(tmp)) == -1) {
 		free(tmp);
 		return NULL;
@@ -201,35 +200,44 @@ set_error(struct fetch_result *r, const char *fmt, ...)
 	free(r->error);
 	va_start(ap, fmt);
 	if (vasprintf(&r->error, fmt, ap) == -1)
-		abort();
+		r->error = NULL;	/* fetch.h: out of memory */
 	va_end(ap);
 }
 
-/* If-None-Match / If-Modified-Since from the last good copy. */
-static struct curl_slist *
-conditional_headers(const struct fetch *ft)
+/* Appends one header line to *h; -1 when out of memory. */
+static int
+add_header(struct curl_slist **h, const char *name, const char *value)
 {
-	struct curl_slist *h = NULL, *n;
+	struct curl_slist *n;
 	char *line;
 
+	if ((line = dup_printf("%s: %s", name, value)) == NULL)
+		return -1;
+	n = curl_slist_append(*h, line);
+	free(line);
+	if (n == NULL)
+		return -1;
+	*h = n;
+	return 0;
+}
+
+/* If-None-Match / If-Modified-Since from the last good copy, in *h
+ * (NULL: none).  -1 when out of memory. */
+static int
+conditional_headers(const struct fetch *ft, struct curl_slist **h)
+{
+	*h = NULL;
 	if (!ft->has_copy)
-		return NULL;
-	if (ft->old.etag != NULL) {
-		line = xasprintf("If-None-Match: %s", ft->old.etag);
-		if ((n = curl_slist_append(h, line)) == NULL)
-			abort();
-		h = n;
-		free(line);
+		return 0;
+	if ((ft->old.etag != NULL &&
+	    add_header(h, "If-None-Match", ft->old.etag) == -1) ||
+	    (ft->old.last_modified != NULL && add_header(h,
+	    "If-Modified-Since", ft->old.last_modified) == -1)) {
+		curl_slist_free_all(*h);
+		*h = NULL;
+		return -1;
 	}
-	if (ft->old.last_modified != NULL) {
-		line = xasprintf("If-Modified-Since: %s",
-		    ft->old.last_modified);
-		if ((n = curl_slist_append(h, line)) == NULL)
-			abort();
-		h = n;
-		free(line);
-	}
-	return h;
+	return 0;
 }
 
 static void
@@ -266,7 +274,7 @@ header_value(CURL *c, const char *name)
 	if (curl_easy_header(c, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK ||
 	    !is_header_value(h->value))
 		return NULL;
-	return xstrdup(h->value);
+	return strdup(h->value);	/* NULL: kept as if not sent */
 }
 
 /* Why a transfer that curl_easy_perform() ended with rc failed. */
@@ -290,12 +298,16 @@ static int
 transfer(struct fetch *ft, long timeout_s, struct sink *s)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *h = conditional_headers(ft);
-	CURL *c = curl_easy_init();
+	struct curl_slist *h;
+	CURL *c;
 	CURLcode rc;
 	int ret = -1;
 
-	if (c == NULL) {
+	if (conditional_headers(ft, &h) == -1) {
+		set_error(ft->r, NOMEM);
+		return -1;
+	}
+	if ((c = curl_easy_init()) == NULL) {
 		set_error(ft->r, "cannot start libcurl");
 		curl_slist_free_all(h);
 		return -1;
@@ -313,8 +325,12 @@ transfer(struct fetch *ft, long timeout_s, struct sink *s)
 		set_error(ft->r, "HTTP status %ld", ft->r->http_code);
 	else
 		ret = 0;
+	if (ret == 0 && ft->r->http_code == 200 &&
+	    (ft->fresh.url = strdup(ft->src->url)) == NULL) {
+		set_error(ft->r, NOMEM);
+		ret = -1;
+	}
 	if (ret == 0 && ft->r->http_code == 200) {
-		ft->fresh.url = xstrdup(ft->src->url);
 		ft->fresh.etag = header_value(c, "ETag");
 		ft->fresh.last_modified = header_value(c, "Last-Modified");
 		ft->fresh.fetched_at = time(NULL);
@@ -364,7 +380,10 @@ download(struct fetch *ft, long timeout_s)
 	struct sink s = { 0 };
 	int fd, rc = -1;
 
-	ft->tmp = xasprintf("%s.tmp.XXXXXX", ft->data);
+	if ((ft->tmp = dup_printf("%s.tmp.XXXXXX", ft->data)) == NULL) {
+		set_error(ft->r, NOMEM);
+		return -1;
+	}
 	if ((fd = mkstemp(ft->tmp)) == -1 ||
 	    (s.f = fdopen(fd, "w")) == NULL) {
 		set_error(ft->r, "cannot write %s: %s", ft->tmp,
@@ -411,8 +430,14 @@ fetch_source(const struct source *src, const char *cache_dir,
 		    strerror(errno));
 		return -1;
 	}
-	ft.data = xasprintf("%s/%s.data", cache_dir, src->name);
-	ft.meta = xasprintf("%s/%s.meta", cache_dir, src->name);
+	ft.data = dup_printf("%s/%s.data", cache_dir, src->name);
+	ft.meta = dup_printf("%s/%s.meta", cache_dir, src->name);
+	if (ft.data == NULL || ft.meta == NULL) {
+		set_error(r, NOMEM);
+		free(ft.data);
+		free(ft.meta);
+		return -1;
+	}
 	meta_read(ft.meta, &ft.old);
 	ft.has_copy = ft.old.url != NULL &&
 	    strcmp(ft.old.url, src->url) == 0 && access(ft.data, R_OK) == 0;

@@ -32,7 +32,9 @@ struct fetch_result {
 	char *path;		/* the local copy to parse, or NULL; owned */
 	char *error;		/* why it failed, without the URL (e.g.
 				 * "HTTP status 500"); owned, or NULL when
-				 * status is FETCH_FETCHED/NOT_MODIFIED */
+				 * status is FETCH_FETCHED/NOT_MODIFIED, or
+				 * when even the reason could not be
+				 * allocated (then: out of memory) */
 	long http_code;		/* last response's status; 0 when none */
 	size_t bytes;		/* body bytes received by this transfer */
 	time_t fetched_at;	/* when path was downloaded (0: unknown or

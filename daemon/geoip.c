@@ -188,7 +188,8 @@ geoip_open(const char *country_db, const char *asn_db, char *err,
 	struct geoip *g = calloc(1, sizeof(*g));
 
 	if (g == NULL) {
-		snprintf(err, errlen, "geoip: %s", strerror(errno));
+		snprintf(err, errlen, "geoip: out of memory while opening "
+		    "the databases");
 		return NULL;
 	}
 	if (country_db != NULL && country_db[0] != '\0') {

@@ -38,7 +38,8 @@ struct loader {
 	struct waiter *waiters;
 	struct config *cfg;
 	struct policy *policy;
-	struct diag *diag;
+	struct diag *diag;		/* one for every run, cleared after it:
+					 * a reload needs no memory to start */
 	/* the run asked for meanwhile */
 	bool is_again;
 	char by_next[16];
@@ -61,7 +62,7 @@ load_main(void *arg)
 static void
 start(struct loader *l)
 {
-	l->diag = diag_new();
+	diag_clear(l->diag);
 	l->is_running = true;
 	l->has_thread = pthread_create(&l->thread, NULL, load_main, l) == 0;
 	if (!l->has_thread) {
@@ -101,8 +102,7 @@ on_loaded(evutil_socket_t fd, short what, void *arg)
 	    sizeof(msg));
 	l->cfg = NULL;
 	l->policy = NULL;
-	diag_free(l->diag);
-	l->diag = NULL;
+	diag_clear(l->diag);
 	answer(l->waiters, ok, msg);
 	l->waiters = NULL;
 	if (l->is_again) {
@@ -126,8 +126,10 @@ loader_new(struct event_base *base, const char *config_path,
 	l->apply = apply;
 	l->arg = arg;
 	l->config_path = strdup(config_path);
-	if (l->config_path == NULL ||
+	l->diag = diag_new();
+	if (l->config_path == NULL || l->diag == NULL ||
 	    pipe2(l->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		diag_free(l->diag);
 		free(l->config_path);
 		free(l);
 		return NULL;
@@ -148,7 +150,8 @@ loader_request(struct loader *l, const char *by, control_done done,
 
 	if (w == NULL) {
 		if (done != NULL)
-			done(ctx, false, "out of memory");
+			done(ctx, false, "out of memory while asking for a "
+			    "reload");
 		return;
 	}
 	w->done = done;

@@ -222,7 +222,8 @@ hash_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
 	    strlen(l->category) + 1);
 }
 
-static void
+/* Returns 0, or -1 when out of memory. */
+static int
 compute_id(struct policy_parts *pp)
 {
 	struct id_state st = { 0 };
@@ -232,7 +233,7 @@ compute_id(struct policy_parts *pp)
 
 	st.v = calloc(count ? count : 1, sizeof(*st.v));
 	if (st.v == NULL)
-		abort();
+		return -1;
 	domtree_walk(pp->names, collect, &st);
 	qsort(st.v, st.n, sizeof(*st.v), cmp_entry);
 	ldns_sha256_init(&ctx);
@@ -257,15 +258,17 @@ compute_id(struct policy_parts *pp)
 	free(st.v);
 	for (i = 0; i < 8; i++)
 		snprintf(pp->id + 2 * i, 3, "%02x", digest[i]);
+	return 0;
 }
 
+/* A copy of s the parts own, or NULL when out of memory. */
 static char *
 keep(struct policy_parts *pp, const char *s)
 {
 	char *c = strdup(s ? s : "");
 
 	if (c == NULL)
-		abort();
+		return NULL;
 	pp->strings[pp->nstrings++] = c;
 	return c;
 }
@@ -329,8 +332,10 @@ policy_from_parts(struct policy_parts *parts, const struct policy_answer *pa)
 {
 	struct policy *p = calloc(1, sizeof(*p));
 
-	if (p == NULL)
-		abort();
+	if (p == NULL) {
+		parts_clear(parts);
+		return NULL;
+	}
 	atomic_init(&p->refs, 1);
 	p->parts = *parts;
 	memset(parts, 0, sizeof(*parts));
@@ -341,7 +346,7 @@ policy_from_parts(struct policy_parts *parts, const struct policy_answer *pa)
 		char (*c)[3] = calloc(pa->ncountries, sizeof(*c));
 
 		if (c == NULL)
-			abort();
+			goto fail;
 		memcpy(c, pa->countries, pa->ncountries * sizeof(*c));
 		p->answer.countries = (const char (*)[3])c;
 	}
@@ -349,13 +354,16 @@ policy_from_parts(struct policy_parts *parts, const struct policy_answer *pa)
 		uint32_t *a = calloc(pa->nasns, sizeof(*a));
 
 		if (a == NULL)
-			abort();
+			goto fail;
 		memcpy(a, pa->asns, pa->nasns * sizeof(*a));
 		p->answer.asns = a;
 	}
-	if (p->parts.id[0] == '\0')
-		compute_id(&p->parts);
+	if (p->parts.id[0] == '\0' && compute_id(&p->parts) == -1)
+		goto fail;
 	return p;
+fail:
+	policy_unref(p);
+	return NULL;
 }
 
 void
@@ -386,6 +394,7 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 	struct policy_parts pp = { 0 };
 	struct source_stats scratch;
 	struct range_set seen = { 0 };
+	struct policy *p;
 	size_t i;
 
 	if (m->nsources > MAX_LISTS) {
@@ -398,8 +407,13 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 	pp.lists = calloc(m->nsources ? m->nsources : 1, sizeof(*pp.lists));
 	pp.strings = calloc(2 * m->nsources + 1, sizeof(*pp.strings));
 	if (pp.names == NULL || pp.ranges == NULL || pp.lists == NULL ||
-	    pp.strings == NULL)
-		abort();
+	    pp.strings == NULL) {
+		diag_add(ds[0], m->path, 0, "out of memory while building "
+		    "the policy");
+		parts_clear(&pp);
+		return NULL;
+	}
+	/* Only a hint: a table too big to reserve grows as names come. */
 	reserve_names(m, pp.names);
 	for (i = 0; i < m->nsources; i++) {
 		const struct source *src = &m->sources[i];
@@ -413,24 +427,34 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 		pp.lists[i].kind = src->kind;
 		pp.nlists = i + 1;
 		before = diag_count(ds[i]);
-		if (source_parse_all(src, ds[i], on_name, on_range, &ls) == -1) {
-			if (ls.out_of_memory)
-				diag_add(ds[i], m->path, src->line,
-				    "[source %s]: out of memory", src->name);
+		if (pp.lists[i].name == NULL || pp.lists[i].category == NULL)
+			ls.out_of_memory = true;
+		if (ls.out_of_memory || source_parse_all(src, ds[i], on_name,
+		    on_range, &ls) == -1) {
+			/* Freed first: the message needs memory too. */
 			ls.st->failed = true;
 			parts_clear(&pp);
 			free(seen.keys);
+			if (ls.out_of_memory)
+				diag_add(ds[i], m->path, src->line,
+				    "[source %s]: out of memory while loading "
+				    "%s", src->name, src->file ? src->file :
+				    "it");
 			return NULL;
 		}
 		ls.st->bad = diag_count(ds[i]) - before;
 	}
 	free(seen.keys);
 	if (cidr_freeze(pp.ranges) == -1) {
-		diag_add(ds[0], m->path, 0, "out of memory");
 		parts_clear(&pp);
+		diag_add(ds[0], m->path, 0, "out of memory while indexing "
+		    "the address ranges");
 		return NULL;
 	}
-	return policy_from_parts(&pp, pa);
+	if ((p = policy_from_parts(&pp, pa)) == NULL)
+		diag_add(ds[0], m->path, 0, "out of memory while building "
+		    "the policy");
+	return p;
 }
 
 struct policy *
@@ -447,8 +471,11 @@ policy_load(const char *path, const struct policy_answer *pa,
 	if ((m = manifest_load(path, d)) == NULL)
 		return NULL;
 	ds = calloc(m->nsources + 1, sizeof(*ds));
-	if (ds == NULL)
-		abort();
+	if (ds == NULL) {
+		diag_add(d, path, 0, "out of memory while loading the lists");
+		manifest_free(m);
+		return NULL;
+	}
 	for (i = 0; i <= m->nsources; i++)
 		ds[i] = d;
 	p = policy_build(m, pa, ds, NULL);
@@ -559,6 +586,45 @@ policy_check_addr(const struct policy *p, int family, const uint8_t *addr,
 	memcpy(v->lo, m.lo, 16);
 	memcpy(v->hi, m.hi, 16);
 	return v->blocked;
+}
+
+bool
+policy_answer_ranges(const struct policy *p, int family,
+    const uint8_t *addr, struct addr_verdict *v)
+{
+	if (!p->answer.check_answer_ips) {
+		v->blocked = false;
+		v->list = NULL;
+		return false;
+	}
+	policy_check_addr(p, family, addr, v);
+	return v->list != NULL;
+}
+
+bool
+policy_wants_geo(const struct policy *p)
+{
+	return p->geo != NULL &&
+	    (p->answer.ncountries > 0 || p->answer.nasns > 0);
+}
+
+const char *
+policy_geo_blocks(const struct policy_answer *pa, const struct geo_info *gi,
+    char *rule, size_t size)
+{
+	size_t i;
+
+	for (i = 0; gi->country[0] != '\0' && i < pa->ncountries; i++)
+		if (memcmp(pa->countries[i], gi->country, 2) == 0) {
+			snprintf(rule, size, "country %s", gi->country);
+			return "block_countries";
+		}
+	for (i = 0; gi->asn != 0 && i < pa->nasns; i++)
+		if (pa->asns[i] == gi->asn) {
+			snprintf(rule, size, "AS%u", gi->asn);
+			return "block_asns";
+		}
+	return NULL;
 }
 
 size_t

@@ -20,6 +20,7 @@
 struct cidr;
 struct diag;
 struct domtree;
+struct geo_info;
 struct geoip;
 struct policy;
 
@@ -103,6 +104,33 @@ struct addr_verdict {
 bool policy_check_addr(const struct policy *p, int family,
     const uint8_t *addr, struct addr_verdict *v);
 
+/*
+ * How an address in an answer is judged, by the daemon (query.c) and by
+ * `cordon explain` alike, so that the two cannot disagree:
+ *
+ * policy_answer_ranges(): with [policy] check_answer_ips, the most
+ * specific range holding the address decides.  Returns true when one
+ * does; v->blocked says which way (an allow range also vouches for the
+ * address against GeoIP).  Returns false, with v->list NULL, when no
+ * range holds it or check_answer_ips = no; then, when
+ * policy_wants_geo(), policy_geo_blocks() decides.
+ */
+bool policy_answer_ranges(const struct policy *p, int family,
+    const uint8_t *addr, struct addr_verdict *v);
+
+/* true when answers are judged by where their addresses are: the policy
+ * has GeoIP databases and block_countries or block_asns. */
+bool policy_wants_geo(const struct policy *p);
+
+/*
+ * [policy] block_countries, then block_asns, for an address GeoIP
+ * places at gi.  Returns the key that blocks it ("block_countries" or
+ * "block_asns") and writes the rule ("country KY", "AS64500") to rule;
+ * NULL when neither blocks it.
+ */
+const char *policy_geo_blocks(const struct policy_answer *pa,
+    const struct geo_info *gi, char *rule, size_t size);
+
 /* Writes the matched range as "PREFIX", "ADDR" or "LO-HI". */
 size_t policy_format_range(const struct addr_verdict *v, char *buf,
     size_t size);
@@ -167,7 +195,8 @@ struct policy_parts {
  * tables come from a file).  Returns 0, or -1 with *why set. */
 int policy_parts_check(const struct policy_parts *parts, const char **why);
 
-/* Takes ownership of everything in parts. */
+/* Takes ownership of everything in parts; NULL when out of memory (the
+ * parts are freed either way). */
 struct policy *policy_from_parts(struct policy_parts *parts,
     const struct policy_answer *pa);
 /* Borrowed view of p's parts. */

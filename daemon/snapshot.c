@@ -226,7 +226,7 @@ read_lists(const uint8_t *base, const struct section *s, uint32_t n,
 	if (n > 32767)
 		return "corrupt list table";
 	if ((pp->lists = calloc(n ? n : 1, sizeof(*pp->lists))) == NULL)
-		return "out of memory";
+		return "out of memory while loading the list table";
 	pp->nlists = n;
 	for (i = 0; i < n; i++) {
 		const uint8_t *nul;
@@ -306,6 +306,7 @@ snapshot_load(const char *path, const struct policy_answer *pa,
 	const struct section *lists, *names, *ranges;
 	uint8_t sum[SHA256_DIGEST_LENGTH];
 	struct header h;
+	struct policy *p;
 	const char *why;
 
 	if ((why = map_file(path, &pp)) != NULL)
@@ -338,7 +339,10 @@ snapshot_load(const char *path, const struct policy_answer *pa,
 		goto fail;
 	memcpy(pp.id, h.id, sizeof(pp.id) - 1);
 	pp.id[sizeof(pp.id) - 1] = '\0';
-	return policy_from_parts(&pp, pa);
+	if ((p = policy_from_parts(&pp, pa)) == NULL)
+		diag_add(d, path, 0, "out of memory while loading the "
+		    "snapshot");
+	return p;
 fail:
 	diag_add(d, path, 0, "%s", why);
 	free(pp.lists);

@@ -330,6 +330,7 @@ on_manifest_section(void *arg, const char *section, size_t line)
 	struct manifest *m = ml->m;
 	char q[QUOTEBUF];
 	const char *name;
+	size_t before;
 
 	finish_section(ml);
 	ml->seen = 0;
@@ -358,8 +359,14 @@ on_manifest_section(void *arg, const char *section, size_t line)
 		    quote(q, name, strlen(name)));
 		return -1;
 	}
-	if (add_source(ml, name, line) != 0)
+	before = diag_count(ml->d);
+	if (add_source(ml, name, line) != 0) {
+		/* Silent: it could not allocate. */
+		if (diag_count(ml->d) == before)
+			diag_add(ml->d, m->path, line, "[source %.200s]: out "
+			    "of memory while reading the manifest", name);
 		return -1;
+	}
 	ml->sec = SEC_SOURCE;
 	snprintf(ml->label, sizeof(ml->label), "[source %.200s]", name);
 	return 0;
@@ -371,7 +378,7 @@ on_manifest_key(void *arg, const char *section, const char *key,
 {
 	struct mload *ml = arg;
 	const char *path = ml->m->path;
-	size_t i = mkey_index(key);
+	size_t i = mkey_index(key), before;
 
 	(void)section;		/* on_manifest_section() tracks it */
 	if (ml->sec == SEC_IGNORED)
@@ -391,7 +398,15 @@ on_manifest_key(void *arg, const char *section, const char *key,
 		return -1;
 	}
 	ml->seen |= 1u << i;
-	return mkeys[i].set(ml, key, value, line);
+	before = diag_count(ml->d);
+	if (mkeys[i].set(ml, key, value, line) == 0)
+		return 0;
+	/* A setter reports a bad value itself; failing silently, it could
+	 * not allocate. */
+	if (diag_count(ml->d) == before)
+		diag_add(ml->d, path, line, "%s %s: out of memory while "
+		    "reading the manifest", ml->label, key);
+	return -1;
 }
 
 static char *
@@ -416,7 +431,8 @@ manifest_load(const char *path, struct diag *d)
 	    (ml.m->path = strdup(path)) == NULL ||
 	    (ml.m->home_country = strdup("")) == NULL ||
 	    (strchr(path, '/') != NULL && (ml.dir = dir_of(path)) == NULL)) {
-		diag_add(d, path, 0, "%s", strerror(ENOMEM));
+		diag_add(d, path, 0, "out of memory while reading the "
+		    "manifest");
 		manifest_free(ml.m);
 		return NULL;
 	}
@@ -605,8 +621,12 @@ parse_lines(struct parse *p, line_fn fn)
 		fn(p, line);
 	}
 	if (linereader_error(lr)) {
-		diag_add(p->d, p->file, linereader_lineno(lr) + 1,
-		    "read error: %s", strerror(errno));
+		if (errno == ENOMEM)
+			diag_add(p->d, p->file, linereader_lineno(lr) + 1,
+			    "out of memory while reading the list");
+		else
+			diag_add(p->d, p->file, linereader_lineno(lr) + 1,
+			    "read error: %s", strerror(errno));
 		rc = -1;
 	}
 	linereader_close(lr);
@@ -1081,7 +1101,8 @@ slurp(struct parse *p, size_t *size)
 		if (used + len + 2 > cap) {
 			cap = (used + len + 2) * 2;
 			if ((nbuf = realloc(buf, cap)) == NULL) {
-				diag_add(p->d, p->file, 0, "out of memory");
+				diag_add(p->d, p->file, 0, "out of memory "
+				    "while reading the list");
 				goto fail;
 			}
 			buf = nbuf;
@@ -1091,12 +1112,20 @@ slurp(struct parse *p, size_t *size)
 		buf[used++] = '\n';
 	}
 	if (linereader_error(lr)) {
-		diag_add(p->d, p->file, 0, "read error: %s", strerror(errno));
+		if (errno == ENOMEM)
+			diag_add(p->d, p->file, 0, "out of memory while "
+			    "reading the list");
+		else
+			diag_add(p->d, p->file, 0, "read error: %s",
+			    strerror(errno));
 		goto fail;
 	}
 	linereader_close(lr);
 	*size = used;
-	return buf != NULL ? buf : strdup("");
+	if (buf == NULL && (buf = strdup("")) == NULL)
+		diag_add(p->d, p->file, 0, "out of memory while reading the "
+		    "list");
+	return buf;
 fail:
 	linereader_close(lr);
 	free(buf);
@@ -1136,6 +1165,11 @@ parse_json(struct parse *p)
 	free(text);
 	switch (rc == 0 ? JSON_OK : pb.kind) {
 	case JSON_SYNTAX:
+		if (pb.what != NULL && strcmp(pb.what, "out of memory") == 0) {
+			diag_add(p->d, p->file, pb.line, "out of memory while "
+			    "reading the list");
+			break;
+		}
 		diag_add(p->d, p->file, 0, "not JSON: %s at line %zu",
 		    pb.what ? pb.what : "syntax error", pb.line);
 		break;

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import CIDR_FILES, rcode_text
+
 TOP = Path(__file__).resolve().parents[2]
 CORDON = os.environ.get("CORDON", str(TOP / "daemon" / "cordon"))
 MAKE_MMDB = TOP / "tests" / "fixtures" / "make-mmdb.pl"
@@ -104,6 +106,90 @@ def test_geoip_facts_and_geo_blocks_with_a_config(lists, tmp_path):
     assert out[4].startswith("192.0.2.7: blocked by 192.0.2.0/24")
     assert out[5] == ("192.0.2.7: geoip: country CN, AS64500 (Example "
                       "Exchange Hosting)")
+
+
+def write_conf(tmp_path, lists, policy="", geoip=""):
+    conf = tmp_path / "cordon.conf"
+    conf.write_text(
+        "[upstream]\nservers = 127.0.0.1:9\n"
+        f"[policy]\nlists = {lists / 'sources.ini'}\n{policy}"
+        f"{geoip}")
+    return conf
+
+
+def test_check_answer_ips_off_means_ranges_do_not_block(lists, tmp_path):
+    """With [policy] check_answer_ips = no the daemon lets answers into a
+    listed range through; explain says so and names the range."""
+    conf = write_conf(tmp_path, lists, "check_answer_ips = no\n")
+    rc, out, err = explain("192.0.2.7", "192.0.2.200", "10.0.0.1",
+                           "binance.com", "-c", str(conf))
+    assert rc == 0, err
+    assert out[0] == ("192.0.2.7: allowed (in blocked range 192.0.2.0/24 "
+                      "of list infra, but [policy] check_answer_ips = no: "
+                      "answers with it are not blocked)")
+    assert out[1] == ("192.0.2.200: allowed (in allow range 192.0.2.128/25 "
+                      "of list okips; [policy] check_answer_ips = no)")
+    assert out[2] == "10.0.0.1: allowed (no list names a range holding it)"
+    # names are not affected
+    assert out[3].startswith("binance.com: blocked by binance.com")
+    # the default (and yes) still block
+    conf = write_conf(tmp_path, lists, "check_answer_ips = yes\n")
+    rc, out, err = explain("192.0.2.7", "-c", str(conf))
+    assert rc == 0, err
+    assert out[0].startswith("192.0.2.7: blocked by 192.0.2.0/24")
+
+
+def test_explain_agrees_with_the_daemon_on_check_answer_ips(start_cordond,
+                                                           tmp_path):
+    """The same config, asked of the daemon and of explain."""
+    for setting, blocked in (("no", False), ("yes", True)):
+        d = start_cordond({"policy": {"check_answer_ips": setting}},
+                          list_files=CIDR_FILES, tag="cordond-" + setting,
+                          workdir=tmp_path / setting)
+        resp = d.udp("x.a-198-51-100-7.test", "A")
+        assert (rcode_text(resp) == "NXDOMAIN") == blocked, resp
+        rc, out, err = explain("198.51.100.7", "-c", str(d.conf))
+        assert rc == 0, err
+        assert out[0].startswith("198.51.100.7: blocked by" if blocked else
+                                 "198.51.100.7: allowed (in blocked range "
+                                 "198.51.100.0/24 of list badnets"), out
+
+
+def test_geo_blocks_with_check_answer_ips_off(lists, tmp_path):
+    """query.c's order: with check_answer_ips an allow range vouches for an
+    address against GeoIP; without it, GeoIP decides alone."""
+    if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("Perl's MaxMind::DB::Writer (libmaxmind-db-writer-perl)"
+                    " is not installed")
+    dbs = tmp_path / "mmdb"
+    dbs.mkdir()
+    subprocess.run(["perl", str(MAKE_MMDB), str(dbs)], check=True,
+                   capture_output=True, timeout=60)
+    (lists / "kyok.cidr").write_text("203.0.113.0/28\n")
+    with open(lists / "sources.ini", "a") as f:
+        f.write("[source kyok]\nfile = kyok.cidr\nformat = cidr\n"
+                "kind = allow\n")
+    geoip = (f"[geoip]\ncountry_db = {dbs / 'country.mmdb'}\n"
+             f"asn_db = {dbs / 'asn.mmdb'}\n")
+    conf = write_conf(tmp_path, lists, "block_countries = KY\n", geoip)
+    rc, out, err = explain("203.0.113.5", "-c", str(conf))
+    assert rc == 0, err
+    assert out[0].startswith("203.0.113.5: allowed by 203.0.113.0/28 "
+                             "(list kyok"), out
+    conf = write_conf(tmp_path, lists, "block_countries = KY\n"
+                      "check_answer_ips = no\n", geoip)
+    rc, out, err = explain("203.0.113.5", "192.0.2.7", "-c", str(conf))
+    assert rc == 0, err
+    assert out[0] == ("203.0.113.5: blocked by country KY ([policy] "
+                      "block_countries) (list geoip, action nxdomain); "
+                      "allow range 203.0.113.0/28 of list kyok not "
+                      "consulted: [policy] check_answer_ips = no")
+    assert out[1] == ("203.0.113.5: geoip: country KY, AS64502 "
+                      "(Offshore Cloud)")
+    assert out[2].startswith("192.0.2.7: allowed (in blocked range "
+                             "192.0.2.0/24 of list infra, but [policy] "
+                             "check_answer_ips = no"), out
 
 
 def test_bad_input(lists):
