@@ -41,7 +41,7 @@ struct pending {
 	uint8_t pkt[DNS_HEADER_LEN + DNAME_MAXWIRE + 4];	/* echo */
 };
 
-static void map_lists(struct query_env *env);
+static bool map_lists(struct query_env *env, struct policy *p);
 static void on_suppressed(void *arg, const struct sockaddr *sa,
     uint64_t second, uint64_t count);
 static void on_sweep(evutil_socket_t fd, short what, void *arg);
@@ -76,7 +76,10 @@ query_env_init(struct query_env *env, const struct config *cfg,
 	env->slot = slot;
 	env->policy = policy_slot_get(slot, &env->policy_gen);
 	env->geo = policy_geoip(env->policy);
-	map_lists(env);
+	if (!map_lists(env, env->policy)) {
+		query_env_clear(env);
+		return -1;
+	}
 	env->cache = cache_new(cfg->cache_size);
 	env->geo_cache = geo_cache_new(GEO_CACHE_SLOTS);
 	env->fwd = forward_new(base, cfg->upstreams, cfg->nupstreams,
@@ -131,47 +134,65 @@ query_env_clear(struct query_env *env)
 	env->list_slot = NULL;
 }
 
-/* Maps each list of the policy in force to its counter, adding counters
- * for lists not seen before.  Runs when a worker takes a new policy. */
-static void
-map_lists(struct query_env *env)
+/*
+ * Maps each list of policy p to its counter, adding counters for lists
+ * not seen before.  Runs when a worker takes a new policy.  Returns
+ * false when memory ran out: then nothing changed and the worker keeps
+ * the policy it had.
+ */
+static bool
+map_lists(struct query_env *env, struct policy *p)
 {
-	size_t i, j, n = policy_nlists(env->policy);
+	size_t i, j, n = policy_nlists(p), nlists = env->nlists;
+	size_t *slot = calloc(n ? n : 1, sizeof(*slot));
+	struct list_counter *l;
 
-	free(env->list_slot);
-	env->list_slot = calloc(n ? n : 1, sizeof(*env->list_slot));
-	if (env->list_slot == NULL)
-		abort();
+	if (slot == NULL)
+		return false;
+	/* room for every list being new, so nothing fails half-way */
+	l = realloc(env->lists, (nlists + n + 1) * sizeof(*l));
+	if (l == NULL) {
+		free(slot);
+		return false;
+	}
+	env->lists = l;
 	for (i = 0; i < n; i++) {
-		const char *name = policy_list_at(env->policy, i)->name;
+		const char *name = policy_list_at(p, i)->name;
 
-		for (j = 0; j < env->nlists; j++)
-			if (strncmp(env->lists[j].name, name,
-			    LIST_NAME_MAX - 1) == 0)
+		for (j = 0; j < nlists; j++)
+			if (strncmp(l[j].name, name, LIST_NAME_MAX - 1) == 0)
 				break;
-		if (j == env->nlists) {
-			struct list_counter *l = realloc(env->lists,
-			    (j + 1) * sizeof(*l));
-
-			if (l == NULL)
-				abort();
+		if (j == nlists) {
 			memset(&l[j], 0, sizeof(l[j]));
 			snprintf(l[j].name, sizeof(l[j].name), "%s", name);
-			env->lists = l;
-			env->nlists++;
+			nlists++;
 		}
-		env->list_slot[i] = j;
+		slot[i] = j;
 	}
+	env->nlists = nlists;
+	free(env->list_slot);
+	env->list_slot = slot;
+	return true;
 }
 
 void
 query_env_refresh(struct query_env *env)
 {
+	struct policy *p;
+	uint64_t gen;
+
 	if (policy_slot_generation(env->slot) == env->policy_gen)
 		return;
+	p = policy_slot_get(env->slot, &gen);
+	if (!map_lists(env, p)) {
+		/* out of memory: keep answering with the old policy and try
+		 * again with the next batch */
+		policy_unref(p);
+		return;
+	}
 	policy_unref(env->policy);
-	env->policy = policy_slot_get(env->slot, &env->policy_gen);
-	map_lists(env);
+	env->policy = p;
+	env->policy_gen = gen;
 	if (policy_geoip(env->policy) != env->geo) {
 		env->geo = policy_geoip(env->policy);
 		geo_cache_clear(env->geo_cache);
@@ -354,28 +375,6 @@ inspect_name(struct inspection *in, const struct answer_item *it)
 	return true;
 }
 
-static bool
-in_countries(const struct policy_answer *pa, const char *cc)
-{
-	size_t i;
-
-	for (i = 0; cc[0] != '\0' && i < pa->ncountries; i++)
-		if (memcmp(pa->countries[i], cc, 2) == 0)
-			return true;
-	return false;
-}
-
-static bool
-in_asns(const struct policy_answer *pa, uint32_t asn)
-{
-	size_t i;
-
-	for (i = 0; asn != 0 && i < pa->nasns; i++)
-		if (pa->asns[i] == asn)
-			return true;
-	return false;
-}
-
 /* [policy] block_countries / block_asns: where the address is. */
 static bool
 inspect_geo(struct inspection *in, int family, const uint8_t *addr)
@@ -384,14 +383,10 @@ inspect_geo(struct inspection *in, int family, const uint8_t *addr)
 	struct block *bk = in->bk;
 	struct geo_info gi;
 
-	if (in->env->geo == NULL || (pa->ncountries == 0 && pa->nasns == 0))
+	if (!policy_wants_geo(in->env->policy))
 		return false;
 	geo_cache_lookup(in->env->geo_cache, in->env->geo, family, addr, &gi);
-	if (in_countries(pa, gi.country))
-		snprintf(bk->rule, sizeof(bk->rule), "country %s", gi.country);
-	else if (in_asns(pa, gi.asn))
-		snprintf(bk->rule, sizeof(bk->rule), "AS%u", gi.asn);
-	else
+	if (policy_geo_blocks(pa, &gi, bk->rule, sizeof(bk->rule)) == NULL)
 		return false;
 	bk->list = &geo_list;
 	bk->trigger = TRIGGER_GEO;
@@ -410,8 +405,11 @@ inspect_item(void *arg, const struct answer_item *it)
 	if (it->addr == NULL)
 		return inspect_name(in, it);
 	family = it->type == DNS_TYPE_A ? AF_INET : AF_INET6;
-	if (policy_answer(in->env->policy)->check_answer_ips &&
-	    policy_check_addr(in->env->policy, family, it->addr, &av)) {
+	/* policy.h: the ranges first (an allow range also vouches for the
+	 * address against GeoIP), then GeoIP; explain judges the same way. */
+	if (policy_answer_ranges(in->env->policy, family, it->addr, &av)) {
+		if (!av.blocked)
+			return false;
 		bk->list = av.list;
 		bk->trigger = TRIGGER_IP;
 		policy_format_range(&av, bk->rule, sizeof(bk->rule));
@@ -419,10 +417,6 @@ inspect_item(void *arg, const struct answer_item *it)
 		    sizeof(bk->answer_ip));
 		return true;
 	}
-	/* An allow range vouches for the address against GeoIP too. */
-	if (policy_answer(in->env->policy)->check_answer_ips &&
-	    av.list != NULL)
-		return false;
 	return inspect_geo(in, family, it->addr);
 }
 
@@ -439,7 +433,7 @@ inspect_answer(struct query_env *env, const uint8_t *msg, size_t len,
 	struct inspection in = { env, bk };
 
 	if (!pa->check_cname && !pa->check_answer_ips &&
-	    (env->geo == NULL || (pa->ncountries == 0 && pa->nasns == 0)))
+	    !policy_wants_geo(env->policy))
 		return false;
 	bk->rule_off = 0;
 	bk->answer_ip[0] = '\0';

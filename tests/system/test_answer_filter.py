@@ -490,6 +490,8 @@ def test_blocked_total_counts_cname_and_ip(start_cordond):
     assert rcode_text(d.udp("m3.a-198-51-100-7.test", "A")) == "NXDOMAIN"
     # The counters must come to what the audit log says was blocked
     # (the daemon's own readiness probe, answered 192.0.2.1, included).
+    for q in ("m1.cname.test", "m2.cname.test", "m3.a-198-51-100-7.test"):
+        assert records(d, q), q
     recs = records(d, n=3)
     want = {cname: 0.0, ip: 0.0}
     for r in recs:
