@@ -1,7 +1,8 @@
 /*
  * forward: one struct exchange per distinct question in flight.  An
  * exchange owns its UDP socket or TCP bufferevent, a per-try timer and a
- * deadline, and the list of waiters it answers when it ends.
+ * deadline, and the list of waiters it answers when it ends.  Each server
+ * has a hold for UDP and one for TCP: while held, it is not asked.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <event2/event.h>
 
 #include "forward.h"
+#include "hash.h"
 #include "netaddr.h"
 #include "wire.h"
 
@@ -32,17 +34,30 @@ struct waiter {
 	void *arg;
 };
 
+/* Not asked before until_ms; fails in a row make the next hold longer. */
+struct hold {
+	uint64_t until_ms;
+	unsigned fails;
+};
+
+struct server {
+	struct netaddr addr;
+	struct hold udp, tcp;
+};
+
 struct exchange {
 	struct forwarder *f;
 	struct exchange *next;		/* hash chain */
-	uint32_t hash;
+	uint64_t hash;
 	uint8_t qname[DNAME_MAXWIRE];
 	size_t qname_len;
 	uint16_t qtype, qclass;
-	bool do_bit;
+	bool do_bit, cd;
 	uint16_t id;
 	size_t server;			/* index of the server asked now */
-	unsigned tries;
+	unsigned tries;			/* packets sent, UDP and TCP */
+	unsigned refusals;		/* servers that refused this one */
+	enum forward_error why;		/* the last refusal */
 	uint64_t sent_us;		/* when the current try was sent */
 	int fd;				/* UDP socket, -1 when none */
 	struct event *ev_read;
@@ -57,12 +72,13 @@ struct exchange {
 
 struct forwarder {
 	struct event_base *base;
-	struct netaddr *servers;
+	struct server *servers;
 	size_t nservers;
 	uint32_t timeout_ms;
 	uint32_t try_ms;
 	size_t next_server;		/* round robin start */
 	struct exchange **table;	/* 1024 chains */
+	struct hash_key key;		/* names come from clients */
 	size_t inflight;
 	struct forward_stats stats;
 	struct upstream_stats *ustats;	/* per server */
@@ -70,17 +86,43 @@ struct forwarder {
 
 #define TABLE_SIZE 1024
 
-static uint32_t
-hash_question(const uint8_t *qname, size_t len, uint16_t qtype, bool do_bit)
+const char *
+forward_error_text(enum forward_error why)
 {
-	uint32_t h = 2166136261U ^ qtype ^ ((uint32_t)do_bit << 16);
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= qname[i];
-		h *= 16777619U;
+	switch (why) {
+	case FORWARD_OK:
+		return "answered";
+	case FORWARD_TIMEOUT:
+		return "no upstream answered in time";
+	case FORWARD_REFUSED:
+		return "the upstream refused the query";
+	case FORWARD_SERVFAIL:
+		return "the upstream failed (SERVFAIL)";
+	case FORWARD_UNREACHABLE:
+		return "the upstream is unreachable (port closed)";
+	case FORWARD_TCP_FAILED:
+		return "the upstream truncated the answer and failed over TCP";
+	case FORWARD_BAD_ANSWER:
+		return "malformed upstream answer";
+	case FORWARD_HELD_DOWN:
+		return "every upstream is held down after refusing";
+	case FORWARD_SHUTDOWN:
+		return "shutting down";
 	}
-	return h;
+	return "upstream failure";
+}
+
+static uint64_t
+hash_question(const struct forwarder *f, const uint8_t *qname, size_t len,
+    uint16_t qtype, uint16_t qclass, bool do_bit, bool cd)
+{
+	uint8_t k[DNAME_MAXWIRE + 5];
+
+	memcpy(k, qname, len);
+	wire_put16(k + len, qtype);
+	wire_put16(k + len + 2, qclass);
+	k[len + 4] = (uint8_t)(do_bit | cd << 1);
+	return hash_bytes(&f->key, k, len + 5);
 }
 
 struct forwarder *
@@ -88,11 +130,13 @@ forward_new(struct event_base *base, const struct netaddr *servers,
     size_t nservers, uint32_t timeout_ms)
 {
 	struct forwarder *f = calloc(1, sizeof(*f));
+	size_t i;
 
 	if (f == NULL)
 		return NULL;
 	f->base = base;
-	f->servers = calloc(nservers, sizeof(*servers));
+	hash_key_new(&f->key);
+	f->servers = calloc(nservers ? nservers : 1, sizeof(*f->servers));
 	f->table = calloc(TABLE_SIZE, sizeof(*f->table));
 	f->ustats = calloc(nservers ? nservers : 1, sizeof(*f->ustats));
 	if (f->servers == NULL || f->table == NULL || f->ustats == NULL) {
@@ -102,7 +146,8 @@ forward_new(struct event_base *base, const struct netaddr *servers,
 		free(f);
 		return NULL;
 	}
-	memcpy(f->servers, servers, nservers * sizeof(*servers));
+	for (i = 0; i < nservers; i++)
+		f->servers[i].addr = servers[i];
 	f->nservers = nservers;
 	f->timeout_ms = timeout_ms;
 	/* Three tries fit in the timeout, each at least MIN_TRY_MS. */
@@ -140,19 +185,24 @@ unlink_exchange(struct exchange *x)
 	x->f->inflight--;
 }
 
-/* Ends x: every waiter hears the answer (or NULL), then x is freed.  The
- * exchange is unlinked first, so a waiter that asks again starts anew. */
+/* Ends x: every waiter hears the answer (or why not), then x is freed.
+ * The exchange is unlinked first, so a waiter that asks again starts
+ * anew. */
 static void
-finish(struct exchange *x, const uint8_t *msg, size_t len)
+finish(struct exchange *x, const uint8_t *msg, size_t len,
+    enum forward_error why)
 {
 	size_t i;
 
 	unlink_exchange(x);
 	event_free(x->ev_try);
 	event_free(x->ev_deadline);
+	if (why != FORWARD_OK && why != FORWARD_TIMEOUT &&
+	    why != FORWARD_SERVFAIL && why != FORWARD_SHUTDOWN)
+		x->f->stats.refused++;
 	/* Waiters first: msg may live in the transport's buffers. */
 	for (i = 0; i < x->nwaiters; i++)
-		x->waiters[i].cb(x->waiters[i].arg, msg, len);
+		x->waiters[i].cb(x->waiters[i].arg, msg, len, why);
 	close_transport(x);
 	free(x->waiters);
 	free(x);
@@ -167,7 +217,9 @@ build_query(struct exchange *x)
 	arc4random_buf(&x->id, sizeof(x->id));
 	wire_put16(p, x->id);
 	p[2] = 0x01;				/* RD */
-	p[3] = 0;
+	/* AD: we understand it (RFC 6840 5.7), so a validating upstream
+	 * says whether the answer is secure; CD as the client asked. */
+	p[3] = 0x20 | (x->cd ? 0x10 : 0);
 	wire_put16(p + 4, 1);
 	wire_put16(p + 6, 0);
 	wire_put16(p + 8, 0);
@@ -204,6 +256,40 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+static uint64_t
+now_ms(void)
+{
+	return now_us() / 1000;
+}
+
+static bool
+held(const struct hold *h, uint64_t now)
+{
+	return now < h->until_ms;
+}
+
+/* The server failed in a way that will not pass with the next name:
+ * hold it down, twice as long as last time. */
+static void
+hold_down(struct exchange *x, struct hold *h)
+{
+	unsigned shift = h->fails < 8 ? h->fails : 8;
+	uint64_t ms = (uint64_t)FORWARD_HOLD_MIN_MS << shift;
+
+	if (ms > FORWARD_HOLD_MAX_MS)
+		ms = FORWARD_HOLD_MAX_MS;
+	h->fails++;
+	h->until_ms = now_ms() + ms;
+	x->f->ustats[x->server].holds++;
+}
+
+static void
+hold_clear(struct hold *h)
+{
+	h->fails = 0;
+	h->until_ms = 0;
+}
+
 static void
 count_answer(struct exchange *x)
 {
@@ -219,39 +305,48 @@ count_answer(struct exchange *x)
 	us->latency[b]++;
 }
 
-static void try_next(struct exchange *x);
+static void try_next(struct exchange *x, bool advance);
 static void start_tcp(struct exchange *x);
 
-/* A reply that says the server cannot help: ask another if any is left. */
-static bool
-worth_retrying(const struct exchange *x, const uint8_t *msg)
+/* The server asked now cannot help with this question: the next one,
+ * unless every server has refused it already. */
+static void
+refused(struct exchange *x, enum forward_error why)
 {
-	unsigned rcode = msg[3] & 0x0f;
-
-	return (rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED) &&
-	    x->tries < x->f->nservers;
+	x->f->ustats[x->server].errors++;
+	x->refusals++;
+	x->why = why;
+	try_next(x, true);
 }
 
 static void
 on_reply(struct exchange *x, const uint8_t *msg, size_t len, bool is_tcp)
 {
+	struct server *s = &x->f->servers[x->server];
+	unsigned rcode;
+
 	if (!acceptable(x, msg, len)) {
 		x->f->stats.rejected++;
 		if (is_tcp)
-			try_next(x);
-		return;
+			refused(x, FORWARD_BAD_ANSWER);
+		return;			/* UDP: perhaps forged; wait on */
 	}
+	hold_clear(is_tcp ? &s->tcp : &s->udp);
 	if (!is_tcp && (msg[2] & 0x02)) {
 		start_tcp(x);
 		return;
 	}
-	if (worth_retrying(x, msg)) {
-		x->f->ustats[x->server].errors++;
-		try_next(x);
+	rcode = msg[3] & 0x0f;
+	if (rcode == RCODE_REFUSED ||
+	    (rcode == RCODE_SERVFAIL && x->refusals + 1 < x->f->nservers)) {
+		/* SERVFAIL from the last server is passed on: it may say
+		 * why (an EDE), REFUSED never is (it looks like our ACL). */
+		refused(x, rcode == RCODE_REFUSED ? FORWARD_REFUSED :
+		    FORWARD_SERVFAIL);
 		return;
 	}
 	count_answer(x);
-	finish(x, msg, len);
+	finish(x, msg, len, FORWARD_OK);
 }
 
 static void
@@ -267,8 +362,8 @@ on_udp_readable(evutil_socket_t fd, short what, void *arg)
 		 * server is not there; do not wait for the timer. */
 		if (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
 		    errno == ENETUNREACH) {
-			x->f->ustats[x->server].errors++;
-			try_next(x);
+			hold_down(x, &x->f->servers[x->server].udp);
+			refused(x, FORWARD_UNREACHABLE);
 		}
 		return;
 	}
@@ -278,7 +373,7 @@ on_udp_readable(evutil_socket_t fd, short what, void *arg)
 static int
 send_udp(struct exchange *x)
 {
-	const struct netaddr *s = &x->f->servers[x->server];
+	const struct netaddr *s = &x->f->servers[x->server].addr;
 
 	x->fd = socket(s->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -305,15 +400,59 @@ arm_try_timer(struct exchange *x)
 	event_add(x->ev_try, &tv);
 }
 
-/* Asks the next server (round robin) over UDP. */
+/* Moves x to the first server not held down, from the next one on when
+ * advance, else from the current one; false when every server is held. */
+static bool
+pick_server(struct exchange *x, bool advance)
+{
+	struct forwarder *f = x->f;
+	uint64_t now = now_ms();
+	size_t i, s = x->server;
+
+	for (i = 0; i < f->nservers; i++) {
+		if (i > 0 || advance)
+			s = (s + 1) % f->nservers;
+		if (!held(&f->servers[s].udp, now)) {
+			x->server = s;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Bounds what one question costs: each refusing server once, at most
+ * FORWARD_MAX_TRIES packets. */
+static bool
+may_send(struct exchange *x)
+{
+	if (x->refusals >= x->f->nservers) {
+		finish(x, NULL, 0, x->why);
+		return false;
+	}
+	if (x->tries >= FORWARD_MAX_TRIES) {
+		finish(x, NULL, 0, x->why != FORWARD_OK ? x->why :
+		    FORWARD_TIMEOUT);
+		return false;
+	}
+	return true;
+}
+
+/* Asks a server over UDP: the one picked first, then round robin. */
 static void
-try_next(struct exchange *x)
+try_next(struct exchange *x, bool advance)
 {
 	close_transport(x);
-	if (x->tries > 0) {
-		x->server = (x->server + 1) % x->f->nservers;
-		x->f->stats.retries++;
+	if (!may_send(x))
+		return;
+	if (!pick_server(x, advance)) {
+		if (x->tries == 0)
+			x->f->stats.held_fast++;
+		finish(x, NULL, 0, x->tries == 0 || x->why == FORWARD_OK ?
+		    FORWARD_HELD_DOWN : x->why);
+		return;
 	}
+	if (x->tries > 0)
+		x->f->stats.retries++;
 	x->tries++;
 	build_query(x);			/* a fresh ID for every try */
 	x->sent_us = now_us();
@@ -323,13 +462,15 @@ try_next(struct exchange *x)
 	arm_try_timer(x);
 }
 
+/* No answer in time: maybe this name is slow, not the server; ask the
+ * next one (or the same again) without holding anyone down. */
 static void
 on_try_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct exchange *x = arg;
 
 	x->f->ustats[x->server].errors++;
-	try_next(x);
+	try_next(x, true);
 }
 
 static void
@@ -338,7 +479,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	struct exchange *x = arg;
 
 	x->f->stats.timeouts++;
-	finish(x, NULL, 0);
+	finish(x, NULL, 0, FORWARD_TIMEOUT);
 }
 
 static void
@@ -357,7 +498,7 @@ on_tcp_read(struct bufferevent *bev, void *arg)
 	evbuffer_drain(in, 2);
 	msg = evbuffer_pullup(in, (ssize_t)len);
 	if (msg == NULL && len > 0) {
-		try_next(x);
+		refused(x, FORWARD_BAD_ANSWER);
 		return;
 	}
 	/* on_reply() may free x and with it bev: copy nothing after. */
@@ -370,8 +511,8 @@ on_tcp_event(struct bufferevent *bev, short what, void *arg)
 	struct exchange *x = arg;
 
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
-		x->f->ustats[x->server].errors++;
-		try_next(x);
+		hold_down(x, &x->f->servers[x->server].tcp);
+		refused(x, FORWARD_TCP_FAILED);
 	}
 }
 
@@ -379,10 +520,20 @@ on_tcp_event(struct bufferevent *bev, short what, void *arg)
 static void
 start_tcp(struct exchange *x)
 {
-	const struct netaddr *s = &x->f->servers[x->server];
+	struct server *sv = &x->f->servers[x->server];
+	const struct netaddr *s = &sv->addr;
 	uint8_t lenbuf[2];
 
 	close_transport(x);
+	if (held(&sv->tcp, now_ms())) {
+		refused(x, FORWARD_TCP_FAILED);
+		return;
+	}
+	if (!may_send(x))
+		return;
+	x->tries++;
+	x->sent_us = now_us();
+	x->f->ustats[x->server].sent++;
 	x->f->stats.tcp++;
 	x->tcp = bufferevent_socket_new(x->f->base, -1,
 	    BEV_OPT_CLOSE_ON_FREE);
@@ -420,22 +571,23 @@ add_waiter(struct exchange *x, forward_done cb, void *arg)
 }
 
 static struct exchange *
-find_exchange(struct forwarder *f, uint32_t h, const uint8_t *qname,
-    size_t len, uint16_t qtype, uint16_t qclass, bool do_bit)
+find_exchange(struct forwarder *f, uint64_t h, const uint8_t *qname,
+    size_t len, uint16_t qtype, uint16_t qclass, bool do_bit, bool cd)
 {
 	struct exchange *x;
 
 	for (x = f->table[h % TABLE_SIZE]; x != NULL; x = x->next)
 		if (x->hash == h && x->qname_len == len &&
 		    x->qtype == qtype && x->qclass == qclass &&
-		    x->do_bit == do_bit && memcmp(x->qname, qname, len) == 0)
+		    x->do_bit == do_bit && x->cd == cd &&
+		    memcmp(x->qname, qname, len) == 0)
 			return x;
 	return NULL;
 }
 
 static struct exchange *
-new_exchange(struct forwarder *f, uint32_t h, const uint8_t *qname,
-    size_t len, uint16_t qtype, uint16_t qclass, bool do_bit)
+new_exchange(struct forwarder *f, uint64_t h, const uint8_t *qname,
+    size_t len, uint16_t qtype, uint16_t qclass, bool do_bit, bool cd)
 {
 	struct exchange *x = calloc(1, sizeof(*x));
 	struct timeval tv = { f->timeout_ms / 1000,
@@ -451,6 +603,7 @@ new_exchange(struct forwarder *f, uint32_t h, const uint8_t *qname,
 	x->qtype = qtype;
 	x->qclass = qclass;
 	x->do_bit = do_bit;
+	x->cd = cd;
 	x->server = f->next_server;
 	f->next_server = (f->next_server + 1) % f->nservers;
 	x->ev_try = evtimer_new(f->base, on_try_timeout, x);
@@ -475,11 +628,11 @@ forward_query(struct forwarder *f, const uint8_t *qname, size_t qname_len,
     uint16_t qtype, uint16_t qclass, bool do_bit, bool cd, forward_done cb,
     void *arg)
 {
-	uint32_t h = hash_question(qname, qname_len, qtype, do_bit);
+	uint64_t h = hash_question(f, qname, qname_len, qtype, qclass, do_bit,
+	    cd);
 	struct exchange *x;
 
-	(void)cd;	/* we do not validate: CD is the upstream's to honour */
-	x = find_exchange(f, h, qname, qname_len, qtype, qclass, do_bit);
+	x = find_exchange(f, h, qname, qname_len, qtype, qclass, do_bit, cd);
 	if (x != NULL) {
 		if (add_waiter(x, cb, arg) == -1)
 			return -1;
@@ -488,16 +641,16 @@ forward_query(struct forwarder *f, const uint8_t *qname, size_t qname_len,
 	}
 	if (f->inflight >= MAX_INFLIGHT || f->nservers == 0)
 		return -1;
-	x = new_exchange(f, h, qname, qname_len, qtype, qclass, do_bit);
+	x = new_exchange(f, h, qname, qname_len, qtype, qclass, do_bit, cd);
 	if (x == NULL)
 		return -1;
 	if (add_waiter(x, cb, arg) == -1) {
 		x->nwaiters = 0;
-		finish(x, NULL, 0);
+		finish(x, NULL, 0, FORWARD_SHUTDOWN);
 		return -1;
 	}
 	f->stats.sent++;
-	try_next(x);
+	try_next(x, false);
 	return 0;
 }
 
@@ -510,7 +663,7 @@ forward_free(struct forwarder *f)
 		return;
 	for (i = 0; i < TABLE_SIZE; i++)
 		while (f->table[i] != NULL)
-			finish(f->table[i], NULL, 0);
+			finish(f->table[i], NULL, 0, FORWARD_SHUTDOWN);
 	free(f->table);
 	free(f->servers);
 	free(f->ustats);
@@ -533,8 +686,12 @@ bool
 forward_get_upstream_stats(const struct forwarder *f, size_t i,
     struct upstream_stats *st)
 {
+	uint64_t now = now_ms();
+
 	if (i >= f->nservers)
 		return false;
 	*st = f->ustats[i];
+	st->held = held(&f->servers[i].udp, now) ||
+	    held(&f->servers[i].tcp, now);
 	return true;
 }

@@ -1,10 +1,18 @@
 /*
  * forward: a worker's exchanges with the upstream servers.  Sends a query
  * from a fresh socket (random source port) with a random ID, accepts a
- * reply only from the server asked, with the ID and question sent; tries
- * the next server when one does not answer in time or refuses; repeats a
- * truncated exchange over TCP; gives up when the query's timeout runs
- * out.  Identical questions in flight share one exchange.  Runs on the
+ * reply only from the server asked, with the ID and question sent;
+ * repeats a truncated exchange over TCP; tries the next server when one
+ * does not answer in time or refuses; gives up when the query's timeout
+ * runs out.  Identical questions in flight share one exchange.
+ *
+ * Refusals are bounded: an exchange sends at most FORWARD_MAX_TRIES
+ * packets and asks each server that refuses (REFUSED, ICMP unreachable,
+ * a refused or reset TCP connection) once.  A server that is unreachable
+ * or refuses TCP is held down (not asked) for a while that doubles with
+ * each failure, from FORWARD_HOLD_MIN_MS to FORWARD_HOLD_MAX_MS; the first
+ * query after the hold is its probe.  A server that does not answer one
+ * name is not held down: timeouts only move the exchange on.  Runs on the
  * worker's event base; nothing here blocks.
  */
 #ifndef CORDON_FORWARD_H
@@ -18,12 +26,33 @@ struct event_base;
 struct forwarder;
 struct netaddr;
 
+#define FORWARD_MAX_TRIES	6	/* packets per exchange, UDP and TCP */
+#define FORWARD_HOLD_MIN_MS	500
+#define FORWARD_HOLD_MAX_MS	4000
+
+/* Why an exchange ended without an answer to pass on. */
+enum forward_error {
+	FORWARD_OK = 0,		/* msg is the answer */
+	FORWARD_TIMEOUT,	/* no server answered in time */
+	FORWARD_REFUSED,	/* every server asked answered REFUSED */
+	FORWARD_SERVFAIL,	/* a server answered SERVFAIL, then no answer */
+	FORWARD_UNREACHABLE,	/* ICMP unreachable: nobody on the port */
+	FORWARD_TCP_FAILED,	/* truncated over UDP, TCP refused or reset */
+	FORWARD_BAD_ANSWER,	/* a TCP answer that did not match */
+	FORWARD_HELD_DOWN,	/* every server is held down after refusing */
+	FORWARD_SHUTDOWN	/* forward_free() */
+};
+
+/* A short English reason, for an EDE text. */
+const char *forward_error_text(enum forward_error why);
+
 /*
  * Called once per forward_query() call: msg is the upstream's answer
- * (borrowed, valid during the call), or NULL when no server answered in
- * time.  Must not free the forwarder.
+ * (borrowed, valid during the call) and why FORWARD_OK, or msg is NULL
+ * and why says what went wrong.  Must not free the forwarder.
  */
-typedef void (*forward_done)(void *arg, const uint8_t *msg, size_t len);
+typedef void (*forward_done)(void *arg, const uint8_t *msg, size_t len,
+    enum forward_error why);
 
 /* Counters since start, for metrics. */
 struct forward_stats {
@@ -33,6 +62,8 @@ struct forward_stats {
 	uint64_t tcp;		/* exchanges repeated over TCP */
 	uint64_t timeouts;
 	uint64_t rejected;	/* replies that did not match */
+	uint64_t refused;	/* exchanges ended: the servers refused */
+	uint64_t held_fast;	/* queries failed at once: all held down */
 };
 
 /* Per upstream server, for metrics: latency of answered tries in
@@ -47,17 +78,21 @@ struct upstream_stats {
 	uint64_t errors;	/* refused, unreachable, SERVFAIL, bad TCP */
 	uint64_t latency[FORWARD_NBUCKETS];
 	uint64_t latency_sum_us;
+	uint64_t holds;		/* times it was held down (UDP or TCP) */
+	uint64_t held;		/* 1 while held down now (a gauge) */
 };
 
 /* servers is copied. */
 struct forwarder *forward_new(struct event_base *base,
     const struct netaddr *servers, size_t nservers, uint32_t timeout_ms);
 
-/* Ends every exchange, calling each waiter with NULL, and frees f. */
+/* Ends every exchange, calling each waiter with FORWARD_SHUTDOWN, and
+ * frees f. */
 void forward_free(struct forwarder *f);
 
 /*
- * Asks for qname (lower-case wire form) type/class.  Returns 0 when cb
+ * Asks for qname (lower-case wire form) type/class, with the DO and CD
+ * bits of the client (both part of what is shared).  Returns 0 when cb
  * will be called later, or -1 when the query could not be started (too
  * many in flight, no socket): then cb is never called.
  */

@@ -103,15 +103,15 @@ write_cache(struct evbuffer *out, const struct server_stats *st)
 	    (unsigned long long)st->cache_entries);
 }
 
-/* One counter family with a sample per upstream server. */
+/* One family (counter or gauge) with a sample per upstream server. */
 static void
 per_server(struct evbuffer *out, const struct server_stats *st,
-    const struct config *cfg, const char *name, const char *help,
-    size_t field)
+    const struct config *cfg, const char *name, const char *type,
+    const char *help, size_t field)
 {
 	size_t i;
 
-	head(out, name, "counter", help);
+	head(out, name, type, help);
 	for (i = 0; i < st->nupstreams; i++) {
 		char a[64];
 		uint64_t v;
@@ -130,12 +130,18 @@ write_upstream(struct evbuffer *out, const struct server_stats *st,
 {
 	size_t i, b;
 
-	per_server(out, st, cfg, "cordon_upstream_queries_total",
+	per_server(out, st, cfg, "cordon_upstream_queries_total", "counter",
 	    "Tries sent per upstream server.",
 	    offsetof(struct upstream_stats, sent));
-	per_server(out, st, cfg, "cordon_upstream_errors_total",
+	per_server(out, st, cfg, "cordon_upstream_errors_total", "counter",
 	    "Tries that failed per upstream server (timeout, refused, "
 	    "SERVFAIL, unreachable).", offsetof(struct upstream_stats, errors));
+	per_server(out, st, cfg, "cordon_upstream_holddowns_total", "counter",
+	    "Times a server was held down: unreachable, or TCP refused.",
+	    offsetof(struct upstream_stats, holds));
+	per_server(out, st, cfg, "cordon_upstream_held_down", "gauge",
+	    "Workers holding the server down now (not asking it).",
+	    offsetof(struct upstream_stats, held));
 	head(out, "cordon_upstream_latency_seconds", "histogram",
 	    "Time from sending a try to its answer.");
 	for (i = 0; i < st->nupstreams; i++) {
@@ -166,6 +172,15 @@ write_upstream(struct evbuffer *out, const struct server_stats *st,
 	    "Queries answered SERVFAIL because no upstream answered in time.");
 	evbuffer_add_printf(out, "cordon_upstream_timeouts_total %llu\n",
 	    (unsigned long long)st->fwd.timeouts);
+	head(out, "cordon_upstream_refused_total", "counter",
+	    "Queries answered SERVFAIL because the upstreams refused, were "
+	    "unreachable or held down, or failed over TCP.");
+	evbuffer_add_printf(out, "cordon_upstream_refused_total %llu\n",
+	    (unsigned long long)st->fwd.refused);
+	head(out, "cordon_upstream_held_fast_total", "counter",
+	    "Of those, queries failed at once: every server was held down.");
+	evbuffer_add_printf(out, "cordon_upstream_held_fast_total %llu\n",
+	    (unsigned long long)st->fwd.held_fast);
 	head(out, "cordon_upstream_inflight", "gauge",
 	    "Upstream exchanges in flight.");
 	evbuffer_add_printf(out, "cordon_upstream_inflight %llu\n",

@@ -504,8 +504,24 @@ send_later(struct query_env *env, const struct client *c, const uint8_t *out,
 	env->io.send(env->io.ctx, c, out, len);
 }
 
+/* RFC 8914: 22 when nobody answered or all refused, 23 when talking to
+ * the upstream went wrong. */
+static uint16_t
+upstream_ede(enum forward_error why)
+{
+	switch (why) {
+	case FORWARD_UNREACHABLE:
+	case FORWARD_TCP_FAILED:
+	case FORWARD_BAD_ANSWER:
+		return EDE_NETWORK_ERROR;
+	default:
+		return EDE_NO_REACHABLE;
+	}
+}
+
 static void
-on_upstream_answer(void *arg, const uint8_t *msg, size_t len)
+on_upstream_answer(void *arg, const uint8_t *msg, size_t len,
+    enum forward_error why)
 {
 	struct pending *p = arg;
 	struct query_env *env = p->env;
@@ -522,10 +538,11 @@ on_upstream_answer(void *arg, const uint8_t *msg, size_t len)
 	    env->io.gone(env->io.ctx, &p->client)))
 		goto done;
 	if (msg == NULL || wire_scan_answer(msg, len, &scan) == -1) {
+		if (msg != NULL)
+			why = FORWARD_BAD_ANSWER;
 		env->stats.upstream_failures++;
-		n = reply_error(&ctx, RCODE_SERVFAIL, EDE_NO_REACHABLE,
-		    msg ? "malformed upstream answer" :
-		    "no upstream answered in time", out, sizeof(out));
+		n = reply_error(&ctx, RCODE_SERVFAIL, upstream_ede(why),
+		    forward_error_text(why), out, sizeof(out));
 		send_later(env, &p->client, out, n);
 		goto done;
 	}

@@ -26,6 +26,7 @@ struct dnsquery;
 #define EDE_NOT_AUTHORITATIVE	20
 #define EDE_NOT_SUPPORTED	21
 #define EDE_NO_REACHABLE	22
+#define EDE_NETWORK_ERROR	23
 
 /* Where the answer goes and how large it may be. */
 struct reply_ctx {
