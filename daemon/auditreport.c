@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "auditread.h"
+#include "safetext.h"
 
 #define TOP_N 10
 #define TS_LEN 32
@@ -507,86 +508,19 @@ format_totals(const struct auditreport *r, struct totals *t)
 }
 
 /*
- * UTF-8.  Strings from the log are bytes: JSON escapes decode to valid
+ * Text.  Strings from the log are bytes: JSON escapes decode to valid
  * UTF-8, but raw bytes pass through as they were written.  Both outputs
- * walk them a character at a time, so a cut never splits a character
- * and a byte that starts no valid sequence comes out as a replacement.
- */
-#define NOT_UTF8 UINT32_MAX
-
-/* The character at s: returns its length in bytes and sets *cp, or
- * returns 1 with *cp = NOT_UTF8 for a byte that starts no valid sequence
- * (overlong forms, surrogates and values past U+10FFFF included). */
-static size_t
-utf8_next(const char *s, uint32_t *cp)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	uint32_t c, min;
-	size_t n, i;
-
-	*cp = NOT_UTF8;
-	if (u[0] < 0x80) {
-		*cp = u[0];
-		return 1;
-	}
-	if (u[0] >= 0xc2 && u[0] <= 0xdf)
-		n = 2, c = u[0] & 0x1f, min = 0x80;
-	else if ((u[0] & 0xf0) == 0xe0)
-		n = 3, c = u[0] & 0x0f, min = 0x800;
-	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
-		n = 4, c = u[0] & 0x07, min = 0x10000;
-	else
-		return 1;
-	for (i = 1; i < n; i++) {	/* a NUL stops this too */
-		if ((u[i] & 0xc0) != 0x80)
-			return 1;
-		c = c << 6 | (u[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 1;
-	*cp = c;
-	return n;
-}
-
-/* C0 and C1 controls and DEL: a terminal may act on them (C1 includes
- * CSI), so neither output shows them as they are. */
-static bool
-is_control(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-}
-
-/*
- * Text.
+ * walk them a character at a time (safetext.h), so a cut never splits a
+ * character; the text output escapes controls, bidi controls and bytes
+ * that start no valid sequence, HTML shows them as '?' and U+FFFD.
  */
 
-/* Writes s with controls and invalid bytes as '?'; returns how many
- * characters it wrote, for aligning columns. */
+/* Writes s escaped (safetext.h); returns the columns it took. */
 static size_t
 put_safe(FILE *out, const char *s)
 {
-	size_t n = 0, len;
-	uint32_t cp;
-
-	for (; *s != '\0'; s += len, n++) {
-		len = utf8_next(s, &cp);
-		if (cp == NOT_UTF8 || is_control(cp))
-			fputc('?', out);
-		else
-			fwrite(s, 1, len, out);
-	}
-	return n;
-}
-
-static size_t
-text_len(const char *s)
-{
-	size_t n = 0;
-	uint32_t cp;
-
-	for (; *s != '\0'; n++)
-		s += utf8_next(s, &cp);
-	return n;
+	safetext_put(out, s);
+	return safetext_width(s);
 }
 
 static void
@@ -635,7 +569,7 @@ print_ranking(const struct auditreport *r, const struct ranking *rk,
 		return;
 	}
 	for (i = 0; i < rk->n; i++)
-		if ((n = text_len(rk->rows[i]->key)) > width)
+		if ((n = safetext_width(rk->rows[i]->key)) > width)
 			width = n;
 	for (i = 0; i < rk->n; i++) {
 		fputs("  ", out);
@@ -738,16 +672,16 @@ put_html_n(FILE *out, const char *s, size_t len)
 	uint32_t cp;
 
 	for (i = 0; i < len; i += n) {
-		n = utf8_next(s + i, &cp);
+		n = safetext_next(s + i, &cp);
 		switch (cp) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
 		case '>': fputs("&gt;", out); break;
 		case '"': fputs("&quot;", out); break;
 		case '\'': fputs("&#39;", out); break;
-		case NOT_UTF8: fputs("\xef\xbf\xbd", out); break;
+		case SAFETEXT_NOT_UTF8: fputs("\xef\xbf\xbd", out); break;
 		default:
-			if (is_control(cp))
+			if (safetext_is_unsafe(cp))
 				fputc('?', out);
 			else
 				fwrite(s + i, 1, n, out);
@@ -788,9 +722,9 @@ char_width(uint32_t cp)
 {
 	if (cp >= 0x20 && cp < 0x7f)
 		return ascii_width[cp - 0x20];
-	if (is_control(cp))
+	if (safetext_is_unsafe(cp))
 		return ascii_width['?' - 0x20];
-	return cp > 0xffff && cp != NOT_UTF8 ? 120 : 100;
+	return cp > 0xffff && cp != SAFETEXT_NOT_UTF8 ? 120 : 100;
 }
 
 /* How many bytes of s to show in budget: all of s if it fits, else the
@@ -806,7 +740,7 @@ fit_prefix(const char *s, unsigned budget, bool *is_cut)
 	while (s[i] != '\0') {
 		if (w + ELLIPSIS_WIDTH <= budget)
 			fit = i;
-		n = utf8_next(s + i, &cp);
+		n = safetext_next(s + i, &cp);
 		if ((w += char_width(cp)) > budget) {
 			*is_cut = true;
 			return fit;

@@ -22,6 +22,7 @@
 #include "auditreport.h"
 #include "cmd.h"
 #include "netaddr.h"
+#include "safetext.h"
 
 static const char usage_text[] =
 "usage: cordon audit verify LOG... [--allow-gaps]\n"
@@ -79,6 +80,8 @@ walk(char **files, int nfiles, line_fn on_line, void *arg)
 	return WALK_DONE;
 }
 
+#define MAX_BAD_SHOWN 10
+
 /* Parses a line for search and report; a line that is not an audit
  * line is reported and skipped, and counted in *nbad. */
 static int
@@ -92,10 +95,21 @@ read_rec(const char *file, const struct auditread_line *ln,
 	else if (!ln->is_long &&
 	    auditread_parse(ln->text, ln->len, rec, &why) == 0)
 		return 0;
-	fprintf(stderr, "cordon: %s:%zu: not an audit line: %s\n", file,
-	    ln->lineno, why);
+	if (*nbad < MAX_BAD_SHOWN)
+		fprintf(stderr, "cordon: %s:%zu: not an audit line: %s\n",
+		    file, ln->lineno, why);
 	(*nbad)++;
 	return -1;
+}
+
+/* After the first MAX_BAD_SHOWN, bad lines are only counted: a tiny
+ * .gz of millions of empty lines must not print hundreds of MB. */
+static void
+report_bad(size_t nbad)
+{
+	if (nbad > MAX_BAD_SHOWN)
+		fprintf(stderr, "cordon: %zu lines are not audit lines (the "
+		    "first %d shown)\n", nbad, MAX_BAD_SHOWN);
 }
 
 /*
@@ -540,20 +554,12 @@ static const char *const csv_head[NCSV] = { "ts", "client", "port",
 static const char *const table_head[NCOLS] = { "SEQ", "TS", "CLIENT",
 	"QNAME", "QTYPE", "ACTION", "TRIGGER", "LIST", "RULE" };
 
+/* safetext.h: no formulas, no control or bidi characters. */
 static void
 put_csv_cell(const char *s, bool is_last)
 {
-	if (s != NULL && strpbrk(s, ",\"\r\n") != NULL) {
-		putchar('"');
-		for (; *s != '\0'; s++) {
-			if (*s == '"')
-				putchar('"');
-			putchar(*s);
-		}
-		putchar('"');
-	} else if (s != NULL) {
-		fputs(s, stdout);
-	}
+	if (s != NULL)
+		safetext_put_csv(stdout, s);
 	putchar(is_last ? '\n' : ',');
 }
 
@@ -605,6 +611,7 @@ table_add(struct table *t, const char *const cells[NCOLS])
 		len = strlen(cells[i]);
 		memcpy(t->text + t->used, cells[i], len + 1);
 		t->used += len + 1;
+		len = safetext_width(cells[i]);
 		if (len > t->width[i])
 			t->width[i] = len;
 	}
@@ -627,14 +634,13 @@ table_add_rec(struct table *t, const struct auditread_rec *r)
 	return table_add(t, cells);
 }
 
-/* Control bytes from a decoded name must not reach a terminal. */
+/* Control and bidi characters from a log must not reach a terminal. */
 static void
 put_cell(const char *s, size_t width, bool is_last)
 {
-	size_t n = 0;
+	size_t n = safetext_width(s);
 
-	for (; *s != '\0'; s++, n++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+	safetext_put(stdout, s);
 	if (is_last) {
 		putchar('\n');
 		return;
@@ -774,6 +780,7 @@ run_search(int argc, char **argv)
 	free(s.rec);
 	if (fflush(stdout) == EOF)
 		rc = WALK_STOPPED;
+	report_bad(s.nbad);
 	return rc == WALK_DONE && s.nbad == 0 ? 0 : 1;
 }
 
@@ -860,6 +867,7 @@ run_report(int argc, char **argv)
 done:
 	auditreport_free(rp.r);
 	free(rp.rec);
+	report_bad(rp.nbad);
 	return rc == WALK_DONE && rp.nbad == 0 ? 0 : 1;
 }
 

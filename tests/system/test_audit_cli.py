@@ -476,8 +476,9 @@ def test_report_singular_wording(tmp_path):
 
 
 def test_report_invalid_utf8(tmp_path):
-    """Raw bytes from the log that are not UTF-8 come out as '?' in text
-    and U+FFFD in HTML, one for each byte; a C1 control as '?' in both."""
+    """Raw bytes from the log that are not UTF-8 come out escaped (\\xHH)
+    in text and as U+FFFD in HTML, one for each byte; a C1 control
+    escaped in text, '?' in HTML."""
     line, = ag.chain([ag.block_body(
         "2026-11-23T05:19:33.123Z", "192.0.2.7", 1, "caf\u00e9.example",
         "ex", "LISTNAME", policy=P1)])
@@ -487,7 +488,8 @@ def test_report_invalid_utf8(tmp_path):
     html = tmp_path / "r.html"
     rc, out, err = run("report", p, "--html", html)
     assert rc == 0, err
-    assert sections(out)["By list"][0][0] == "bad?name???"
+    assert sections(out)["By list"][0][0] == \
+        "bad\\xFFname\\u{009B}\\xE6\\x97"
     assert sections(out)["Top 10 names"][0][0] == "caf\u00e9.example"
     page = html.read_bytes().decode("utf-8")     # strict: valid UTF-8
     assert "bad\ufffdname?\ufffd\ufffd<" in page
@@ -573,3 +575,70 @@ def test_report_day_chart_weeks_past_60_days(tmp_path):
     assert sections(out)["Blocked per day"] == [
         ["2026-01-01", "1", "14.3%"], ["2026-01-09", "2", "28.6%"],
         ["2026-01-10", "3", "42.9%"], ["2026-04-10", "1", "14.3%"]]
+
+
+# ---- hostile log files (issue 9, item 6) ---------------------------------
+
+def hostile_log(tmp_path):
+    """One line whose qname, rule and list an attacker chose: formulas,
+    terminal escapes, a right-to-left override."""
+    lines = ag.chain([
+        ag.block_body("2026-11-23T05:19:33.123Z", "192.0.2.7", 1,
+                      "=cmd|' /C calc'!A0", "+SUM(1)", "@list",
+                      category="-2+3"),
+        ag.block_body("2026-11-23T05:19:34.123Z", "192.0.2.7", 2,
+                      "a\u001b]0;owned\u0007.example", "\tx", "\rr",
+                      category="evil\u202egpj.exe")])
+    p = tmp_path / "hostile.jsonl"
+    p.write_text("".join(ln + "\n" for ln in lines))
+    return p
+
+
+def test_csv_cells_are_defused(tmp_path):
+    rc, out, err = run("search", hostile_log(tmp_path), "--format", "csv")
+    assert rc == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    head = rows[0]
+    first = dict(zip(head, rows[1]))
+    second = dict(zip(head, rows[2]))
+    assert first["qname"] == "'=cmd|' /C calc'!A0"
+    assert first["rule"] == "'+SUM(1)"
+    assert first["list"] == "'@list"
+    assert first["category"] == "'-2+3"
+    assert second["rule"] == "'\\x09x"
+    assert second["list"] == "'\\x0Dr"
+    # no cell of any row starts with what a spreadsheet runs
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell[:1] in ("=", "+", "-", "@", "\t", "\r"), row
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert second["qname"] == "a\\x1B]0;owned\\x07.example"
+    assert second["category"] == "evil\\u{202E}gpj.exe"
+
+
+def test_table_escapes_controls_and_bidi(tmp_path):
+    rc, out, err = run("search", hostile_log(tmp_path))
+    assert rc == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "a\\x1B]0;owned\\x07.example" in out
+    rc, out, err = run("report", hostile_log(tmp_path))
+    assert rc == 0, err
+    assert "\x1b" not in out and "\u202e" not in out
+
+
+def test_gz_of_empty_lines_reports_a_count(tmp_path):
+    """A tiny .gz that inflates to millions of empty lines: a bounded
+    number of messages and a count, not one message per line."""
+    p = tmp_path / "bomb.jsonl.gz"
+    with gzip.open(p, "wb", compresslevel=9) as f:
+        chunk = b"\n" * (1 << 20)
+        for _ in range(3):
+            f.write(chunk)
+    assert p.stat().st_size < 20000
+    for cmd in ("search", "report"):
+        r = subprocess.run([CORDON, "audit", cmd, str(p)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        assert r.returncode == 1
+        assert len(r.stderr) < 4000, len(r.stderr)
+        assert b"3145728 lines are not audit lines" in r.stderr, r.stderr
