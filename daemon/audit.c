@@ -255,6 +255,8 @@ audit_format_block(char *buf, size_t size, const struct audit_block *b)
 	put_member_str(&o, ",\"rule\":", b->rule);
 	put_member_str(&o, ",\"list\":", b->list);
 	put_member_str(&o, ",\"category\":", b->category);
+	if (b->reference != NULL && b->reference[0] != '\0')
+		put_member_str(&o, ",\"reference\":", b->reference);
 	put_member_str(&o, ",\"answer_ip\":", b->answer_ip);
 	if (b->geo_json != NULL) {
 		/*

@@ -31,6 +31,7 @@ struct audit_block {
 	const char *rule;		/* the listed entry that matched */
 	const char *list;
 	const char *category;
+	const char *reference;		/* the list's; NULL or "" omits it */
 	const char *answer_ip;		/* NULL writes null */
 	const char *geo_json;		/* NULL omits "geo"; else an object */
 	const char *policy;		/* hex id of the policy in force */

@@ -217,6 +217,7 @@ static const struct member top[] = {
 	{ "rule", 4, K_STR, F(rule), NULL },
 	{ "list", 4, K_STR, F(list), NULL },
 	{ "category", 8, K_STR, F(category), NULL },
+	{ "reference", 9, K_STR, F(reference), NULL },
 	{ "answer_ip", 9, K_STR, F(answer_ip), NULL },
 	{ "geo", 3, K_OBJ, F(has_geo), geo },
 	{ "policy", 6, K_STR, F(policy), NULL },

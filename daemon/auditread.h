@@ -61,7 +61,7 @@ struct auditread_rec {
 	const char *client;
 	int64_t port;
 	const char *proto, *qname, *qtype, *action, *trigger, *rule;
-	const char *list, *category, *answer_ip, *policy, *prev;
+	const char *list, *category, *reference, *answer_ip, *policy, *prev;
 	const char *client_country, *answer_country;	/* from "geo" */
 	int64_t client_asn, answer_asn;
 	bool has_geo;

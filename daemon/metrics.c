@@ -35,6 +35,21 @@ head(struct evbuffer *out, const char *name, const char *type,
 	    name, type);
 }
 
+/* A label value as the exposition format wants it: backslash, quote and
+ * line feed escaped; whatever a name holds cannot end the label. */
+static void
+put_label(struct evbuffer *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(out, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add(out, "\\n", 2);
+		else
+			evbuffer_add(out, s, 1);
+	}
+}
+
 static void
 write_queries(struct evbuffer *out, const struct server_stats *st)
 {
@@ -79,11 +94,13 @@ write_queries(struct evbuffer *out, const struct server_stats *st)
 	head(out, "cordon_blocked_total", "counter",
 	    "Blocked queries by list and trigger.");
 	for (i = 0; i < st->nlists; i++)
-		for (t = 0; t < TRIGGER_COUNT; t++)
-			evbuffer_add_printf(out, "cordon_blocked_total{list=\"%s\","
-			    "trigger=\"%s\"} %llu\n", st->lists[i].name,
+		for (t = 0; t < TRIGGER_COUNT; t++) {
+			evbuffer_add_printf(out, "cordon_blocked_total{list=\"");
+			put_label(out, st->lists[i].name);
+			evbuffer_add_printf(out, "\",trigger=\"%s\"} %llu\n",
 			    trigger_names[t],
 			    (unsigned long long)st->lists[i].blocked[t]);
+		}
 	evbuffer_add_printf(out, "cordon_blocked_total{list=\"geoip\","
 	    "trigger=\"geo\"} %llu\n", (unsigned long long)st->q.geo_blocked);
 }
@@ -191,8 +208,9 @@ static void
 write_daemon(struct evbuffer *out, const struct metrics_daemon *md)
 {
 	head(out, "cordon_policy_info", "gauge", "The policy in force.");
-	evbuffer_add_printf(out, "cordon_policy_info{policy=\"%s\"} 1\n",
-	    policy_id(md->policy));
+	evbuffer_add_printf(out, "cordon_policy_info{policy=\"");
+	put_label(out, policy_id(md->policy));
+	evbuffer_add_printf(out, "\"} 1\n");
 	head(out, "cordon_policy_entries", "gauge", "Names in the policy.");
 	evbuffer_add_printf(out, "cordon_policy_entries %zu\n",
 	    policy_entries(md->policy));

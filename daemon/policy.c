@@ -25,6 +25,7 @@ struct policy {
 	struct policy_parts parts;
 	struct policy_answer answer;
 	struct geoip *geo;
+	char id[POLICY_ID_LEN + 1];
 };
 
 #define VALUE(list, kind) ((uint32_t)(list) << 1 | ((kind) == KIND_ALLOW))
@@ -222,13 +223,59 @@ hash_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
 	    strlen(l->category) + 1);
 }
 
-/* Returns 0, or -1 when out of memory. */
+static void
+hash_u32(ldns_sha256_CTX *ctx, uint32_t v)
+{
+	uint8_t b[4] = { v >> 24, v >> 16, v >> 8, v };
+
+	ldns_sha256_update(ctx, b, sizeof(b));
+}
+
+static void
+hash_str(ldns_sha256_CTX *ctx, const char *s)
+{
+	ldns_sha256_update(ctx, (const uint8_t *)s, strlen(s) + 1);
+}
+
 static int
-compute_id(struct policy_parts *pp)
+cmp_list(const void *a, const void *b)
+{
+	const struct policy_list *x = *(const struct policy_list *const *)a;
+	const struct policy_list *y = *(const struct policy_list *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* The list table by name (names are unique; entries name their list by
+ * name too, never by index, so the manifest's order does not count). */
+static int
+hash_lists(ldns_sha256_CTX *ctx, const struct policy_parts *pp)
+{
+	const struct policy_list **v;
+	size_t i;
+
+	if ((v = calloc(pp->nlists ? pp->nlists : 1, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < pp->nlists; i++)
+		v[i] = &pp->lists[i];
+	qsort(v, pp->nlists, sizeof(*v), cmp_list);
+	hash_u32(ctx, (uint32_t)pp->nlists);
+	for (i = 0; i < pp->nlists; i++) {
+		hash_u32(ctx, (uint32_t)v[i]->kind << 16 | v[i]->ede);
+		hash_str(ctx, v[i]->name);
+		hash_str(ctx, v[i]->category);
+		hash_str(ctx, v[i]->reference ? v[i]->reference : "");
+	}
+	free(v);
+	return 0;
+}
+
+int
+policy_parts_digest(const struct policy_parts *pp,
+    uint8_t digest[POLICY_DIGEST_LEN])
 {
 	struct id_state st = { 0 };
 	ldns_sha256_CTX ctx;
-	uint8_t digest[LDNS_SHA256_DIGEST_LENGTH];
 	size_t i, count = domtree_count(pp->names);
 
 	st.v = calloc(count ? count : 1, sizeof(*st.v));
@@ -237,6 +284,10 @@ compute_id(struct policy_parts *pp)
 	domtree_walk(pp->names, collect, &st);
 	qsort(st.v, st.n, sizeof(*st.v), cmp_entry);
 	ldns_sha256_init(&ctx);
+	if (hash_lists(&ctx, pp) == -1) {
+		free(st.v);
+		return -1;
+	}
 	for (i = 0; i < st.n; i++) {
 		const struct policy_list *l =
 		    &pp->lists[VALUE_LIST(st.v[i].value)];
@@ -256,9 +307,52 @@ compute_id(struct policy_parts *pp)
 	}
 	ldns_sha256_final(digest, &ctx);
 	free(st.v);
-	for (i = 0; i < 8; i++)
-		snprintf(pp->id + 2 * i, 3, "%02x", digest[i]);
 	return 0;
+}
+
+static int
+cmp_country(const void *a, const void *b)
+{
+	return memcmp(a, b, 2);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The id: the parts' digest and the answer settings (sorted, so the
+ * order they were configured in does not count). */
+static void
+compute_id(struct policy *p)
+{
+	const struct policy_answer *pa = &p->answer;
+	ldns_sha256_CTX ctx;
+	uint8_t digest[LDNS_SHA256_DIGEST_LENGTH], b[2];
+	size_t i;
+
+	ldns_sha256_init(&ctx);
+	ldns_sha256_update(&ctx, p->parts.digest, POLICY_DIGEST_LEN);
+	hash_u32(&ctx, (uint32_t)pa->action);
+	hash_u32(&ctx, pa->ttl);
+	ldns_sha256_update(&ctx, pa->sinkhole_a, sizeof(pa->sinkhole_a));
+	ldns_sha256_update(&ctx, pa->sinkhole_aaaa,
+	    sizeof(pa->sinkhole_aaaa));
+	b[0] = pa->check_cname;
+	b[1] = pa->check_answer_ips;
+	ldns_sha256_update(&ctx, b, sizeof(b));
+	hash_u32(&ctx, (uint32_t)pa->ncountries);
+	for (i = 0; i < pa->ncountries; i++)
+		ldns_sha256_update(&ctx, (const uint8_t *)pa->countries[i], 2);
+	hash_u32(&ctx, (uint32_t)pa->nasns);
+	for (i = 0; i < pa->nasns; i++)
+		hash_u32(&ctx, pa->asns[i]);
+	ldns_sha256_final(digest, &ctx);
+	for (i = 0; i < LDNS_SHA256_DIGEST_LENGTH; i++)
+		snprintf(p->id + 2 * i, 3, "%02x", digest[i]);
 }
 
 /* A copy of s the parts own, or NULL when out of memory. */
@@ -348,6 +442,7 @@ policy_from_parts(struct policy_parts *parts, const struct policy_answer *pa)
 		if (c == NULL)
 			goto fail;
 		memcpy(c, pa->countries, pa->ncountries * sizeof(*c));
+		qsort(c, pa->ncountries, sizeof(*c), cmp_country);
 		p->answer.countries = (const char (*)[3])c;
 	}
 	if (pa->nasns > 0) {
@@ -356,10 +451,15 @@ policy_from_parts(struct policy_parts *parts, const struct policy_answer *pa)
 		if (a == NULL)
 			goto fail;
 		memcpy(a, pa->asns, pa->nasns * sizeof(*a));
+		qsort(a, pa->nasns, sizeof(*a), cmp_u32);
 		p->answer.asns = a;
 	}
-	if (p->parts.id[0] == '\0' && compute_id(&p->parts) == -1)
-		goto fail;
+	if (!p->parts.has_digest) {
+		if (policy_parts_digest(&p->parts, p->parts.digest) == -1)
+			goto fail;
+		p->parts.has_digest = true;
+	}
+	compute_id(p);
 	return p;
 fail:
 	policy_unref(p);
@@ -405,7 +505,7 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 	pp.names = domtree_new();
 	pp.ranges = cidr_new();
 	pp.lists = calloc(m->nsources ? m->nsources : 1, sizeof(*pp.lists));
-	pp.strings = calloc(2 * m->nsources + 1, sizeof(*pp.strings));
+	pp.strings = calloc(3 * m->nsources + 1, sizeof(*pp.strings));
 	if (pp.names == NULL || pp.ranges == NULL || pp.lists == NULL ||
 	    pp.strings == NULL) {
 		diag_add(ds[0], m->path, 0, "out of memory while building "
@@ -424,10 +524,13 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 		memset(ls.st, 0, sizeof(*ls.st));
 		pp.lists[i].name = keep(&pp, src->name);
 		pp.lists[i].category = keep(&pp, src->category);
+		pp.lists[i].reference = keep(&pp, src->reference);
+		pp.lists[i].ede = src->ede;
 		pp.lists[i].kind = src->kind;
 		pp.nlists = i + 1;
 		before = diag_count(ds[i]);
-		if (pp.lists[i].name == NULL || pp.lists[i].category == NULL)
+		if (pp.lists[i].name == NULL || pp.lists[i].category == NULL ||
+		    pp.lists[i].reference == NULL)
 			ls.out_of_memory = true;
 		if (ls.out_of_memory || source_parse_all(src, ds[i], on_name,
 		    on_range, &ls) == -1) {
@@ -536,7 +639,7 @@ policy_check_name(const struct policy *p, const uint8_t *name,
 const char *
 policy_id(const struct policy *p)
 {
-	return p->parts.id;
+	return p->id;
 }
 
 const struct policy_answer *

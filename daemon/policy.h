@@ -28,6 +28,8 @@ struct policy;
 struct policy_list {
 	const char *name;
 	const char *category;
+	const char *reference;		/* "" when the source gave none */
+	uint16_t ede;			/* RFC 8914 code of its answers */
 	enum list_kind kind;
 };
 
@@ -153,7 +155,9 @@ void policy_set_geoip(struct policy *p, struct geoip *g);
 /* The GeoIP databases loaded with the policy, or NULL. */
 const struct geoip *policy_geoip(const struct policy *p);
 
-/* Hex digest identifying the content (16 characters). */
+/* The policy id: hex SHA-256 (64 characters) of the parts' digest and
+ * of the answer settings (action, TTL, sinkholes, checks, countries and
+ * ASNs): two policies that answer alike have the same id. */
 const char *policy_id(const struct policy *p);
 const struct policy_answer *policy_answer(const struct policy *p);
 size_t policy_entries(const struct policy *p);
@@ -179,6 +183,9 @@ void policy_walk_ranges(const struct policy *p,
  * makes a policy of a mapped file.  strings/map are what the policy must
  * free or unmap when it goes (NULL/0 when nothing).
  */
+#define POLICY_DIGEST_LEN 32
+#define POLICY_ID_LEN 64
+
 struct policy_parts {
 	struct domtree *names;		/* values: list index << 1 | allow */
 	struct cidr *ranges;		/* frozen; the same values */
@@ -188,8 +195,18 @@ struct policy_parts {
 	size_t nstrings;
 	void *map;
 	size_t map_len;
-	char id[17];			/* "" to compute it */
+	uint8_t digest[POLICY_DIGEST_LEN];	/* policy_parts_digest() */
+	bool has_digest;		/* false: policy_from_parts() computes */
 };
+
+/*
+ * SHA-256 of everything in parts that decides answers: every entry (name
+ * or range, block or allow) with its list's name, and every list's kind,
+ * category, reference and EDE code, in a canonical order (not the order
+ * names were added).  Returns 0, or -1 when out of memory.
+ */
+int policy_parts_digest(const struct policy_parts *parts,
+    uint8_t out[POLICY_DIGEST_LEN]);
 
 /* Checks that every entry of parts names a list it has (a snapshot's
  * tables come from a file).  Returns 0, or -1 with *why set. */

@@ -31,7 +31,9 @@
 
 /* Answers blocked by [policy] block_countries / block_asns are counted
  * and logged under this list. */
-static const struct policy_list geo_list = { "geoip", "geo", KIND_BLOCK };
+static const struct policy_list geo_list = { .name = "geoip",
+	.category = "geo", .reference = "", .ede = EDE_BLOCKED,
+	.kind = KIND_BLOCK };
 
 /* A forwarded query waiting for the upstream. */
 struct pending {
@@ -308,6 +310,7 @@ write_log(struct query_env *env, struct auditlog *log,
 		b.rule = bk->rule;
 		b.list = bk->list->name;
 		b.category = bk->list->category;
+		b.reference = bk->list->reference;
 		b.answer_ip = bk->answer_ip[0] ? bk->answer_ip : NULL;
 	}
 	b.policy = policy_id(env->policy);
@@ -325,20 +328,27 @@ answer_blocked(struct query_env *env, const struct client *c,
 {
 	const struct policy_answer *pa = policy_answer(env->policy);
 	const char *action = action_name(pa->action);
-	char text[DNAME_MAXTEXT + 64];
+	const char *ref = bk->list->reference;
+	char text[DNAME_MAXTEXT + 256];
 	struct block_answer ba;
+	int k;
 
-	if (bk->trigger == TRIGGER_QNAME)
-		snprintf(text, sizeof(text), "blocked by list %s",
-		    bk->list->name);
-	else
-		snprintf(text, sizeof(text), "blocked by list %s (%s %s)",
-		    bk->list->name, trigger_names[bk->trigger], bk->rule);
+	/* The reference before the rule: a long text is cut at its end. */
+	k = snprintf(text, sizeof(text), "blocked by list %s",
+	    bk->list->name);
+	if (ref != NULL && ref[0] != '\0' && k > 0 &&
+	    (size_t)k < sizeof(text))
+		k += snprintf(text + k, sizeof(text) - (size_t)k, " under %s",
+		    ref);
+	if (bk->trigger != TRIGGER_QNAME && k > 0 && (size_t)k < sizeof(text))
+		snprintf(text + k, sizeof(text) - (size_t)k, " (%s %s)",
+		    trigger_names[bk->trigger], bk->rule);
 	ba.action = pa->action;
 	ba.rule_off = bk->rule_off;
 	ba.ttl = pa->ttl;
 	ba.sinkhole_a = pa->sinkhole_a;
 	ba.sinkhole_aaaa = pa->sinkhole_aaaa;
+	ba.ede = bk->list->ede;
 	ba.ede_text = text;
 	count_blocked(env, bk->list, bk->trigger);
 	if (env->blocked_log != NULL) {

@@ -173,17 +173,25 @@ reply_blocked(const struct reply_ctx *ctx, const struct block_answer *ba,
 	const struct dnsquery *q = ctx->q;
 	const char *text = ba->ede_text;
 	unsigned rcode = RCODE_NOERROR;
+	char cut[EDE_TEXT_MAX + 1];
 	size_t n;
 
-	if (text != NULL && strlen(text) > 200)
-		text = NULL;
+	if (text != NULL && strlen(text) > EDE_TEXT_MAX) {
+		/* cut, but never inside a UTF-8 character */
+		n = EDE_TEXT_MAX;
+		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(cut, text, n);
+		cut[n] = '\0';
+		text = cut;
+	}
 	/* header + question + SOA or address + OPT: well under 512 */
 	if (cap < DNS_HEADER_LEN + q->question_len + 64 +
-	    opt_len(ctx, EDE_BLOCKED, text))
+	    opt_len(ctx, ba->ede, text))
 		return 0;
 	switch (ba->action) {
 	case ACTION_REFUSED:
-		return reply_error(ctx, RCODE_REFUSED, EDE_BLOCKED, text, out,
+		return reply_error(ctx, RCODE_REFUSED, ba->ede, text, out,
 		    cap);
 	case ACTION_NXDOMAIN:
 		rcode = RCODE_NXDOMAIN;
@@ -207,7 +215,7 @@ reply_blocked(const struct reply_ctx *ctx, const struct block_answer *ba,
 		wire_put16(out + 6, 1);
 	} else
 		n = put_soa(ctx, ba, out, n);
-	return put_opt(ctx, rcode, EDE_BLOCKED, text, out, n);
+	return put_opt(ctx, rcode, ba->ede, text, out, n);
 }
 
 /* Copies the records of msg up to end into out (header and question are

@@ -62,8 +62,11 @@ struct block_answer {
 	uint32_t ttl;
 	const uint8_t *sinkhole_a;	/* 4 bytes */
 	const uint8_t *sinkhole_aaaa;	/* 16 bytes */
-	const char *ede_text;	/* names the list; NULL for none */
+	uint16_t ede;		/* EDE code: 15-18 (the list's ede) */
+	const char *ede_text;	/* names the list; NULL for none; cut to
+				 * EDE_TEXT_MAX bytes */
 };
+#define EDE_TEXT_MAX 200
 
 /*
  * A made-up answer for a blocked name: NXDOMAIN or NODATA with a SOA

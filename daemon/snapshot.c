@@ -44,8 +44,8 @@ struct header {
 	uint32_t version;
 	uint32_t byte_order;
 	uint64_t file_size;
-	uint8_t checksum[32];		/* SHA-256 of bytes after the header */
-	char id[24];
+	uint8_t checksum[32];		/* SHA-256 of the file, this zeroed */
+	uint8_t digest[32];		/* policy_parts_digest() of the tables */
 	uint32_t nlists;
 	uint32_t nsections;
 	struct section sections[MAX_SECTIONS];
@@ -71,31 +71,40 @@ snapshot_is_snapshot(const char *path)
 	return yes;
 }
 
-/* kind byte, name, NUL, category, NUL: per list. */
+/* Per list: kind byte, EDE code byte, then name, category and
+ * reference, each NUL-terminated. */
 static size_t
 lists_size(const struct policy_parts *pp)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < pp->nlists; i++)
-		n += 1 + strlen(pp->lists[i].name) + 1 +
-		    strlen(pp->lists[i].category) + 1;
+		n += 2 + strlen(pp->lists[i].name) + 1 +
+		    strlen(pp->lists[i].category) + 1 +
+		    strlen(pp->lists[i].reference) + 1;
 	return n;
+}
+
+static uint8_t *
+put_str(uint8_t *out, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	memcpy(out, s, n);
+	return out + n;
 }
 
 static void
 lists_write(const struct policy_parts *pp, uint8_t *out)
 {
-	size_t i, n;
+	size_t i;
 
 	for (i = 0; i < pp->nlists; i++) {
 		*out++ = (uint8_t)pp->lists[i].kind;
-		n = strlen(pp->lists[i].name) + 1;
-		memcpy(out, pp->lists[i].name, n);
-		out += n;
-		n = strlen(pp->lists[i].category) + 1;
-		memcpy(out, pp->lists[i].category, n);
-		out += n;
+		*out++ = (uint8_t)pp->lists[i].ede;
+		out = put_str(out, pp->lists[i].name);
+		out = put_str(out, pp->lists[i].category);
+		out = put_str(out, pp->lists[i].reference);
 	}
 }
 
@@ -115,7 +124,7 @@ build_image(const struct policy *p, size_t *lenp)
 	memcpy(h.magic, MAGIC, 8);
 	h.version = SNAPSHOT_VERSION;
 	h.byte_order = BYTE_ORDER_MARK;
-	snprintf(h.id, sizeof(h.id), "%s", policy_id(p));
+	memcpy(h.digest, pp.digest, sizeof(h.digest));
 	h.nlists = (uint32_t)pp.nlists;
 	h.nsections = 3;
 	off = align8(sizeof(h));
@@ -171,8 +180,7 @@ check_header(const struct header *h, size_t size)
 	if (h->file_size != size)
 		return size < h->file_size ? "truncated" :
 		    "longer than its header says";
-	if (h->nsections > MAX_SECTIONS || memchr(h->id, 0, sizeof(h->id))
-	    == NULL)
+	if (h->nsections > MAX_SECTIONS)
 		return "corrupt header";
 	for (i = 0; i < h->nsections; i++) {
 		const struct section *s = &h->sections[i];
@@ -215,6 +223,19 @@ find_section(const struct header *h, uint32_t kind)
 	return NULL;
 }
 
+/* Points *s at the NUL-terminated string at p; returns what follows it,
+ * or NULL when no NUL comes before end. */
+static const uint8_t *
+get_str(const uint8_t *p, const uint8_t *end, const char **s)
+{
+	const uint8_t *nul = p < end ? memchr(p, 0, (size_t)(end - p)) : NULL;
+
+	if (nul == NULL)
+		return NULL;
+	*s = (const char *)p;
+	return nul + 1;
+}
+
 /* Points each list's strings into the map, checking every bound. */
 static const char *
 read_lists(const uint8_t *base, const struct section *s, uint32_t n,
@@ -229,19 +250,14 @@ read_lists(const uint8_t *base, const struct section *s, uint32_t n,
 		return "out of memory while loading the list table";
 	pp->nlists = n;
 	for (i = 0; i < n; i++) {
-		const uint8_t *nul;
-
-		if (p >= end || *p > KIND_ALLOW)
+		if (end - p < 2 || p[0] > KIND_ALLOW || p[1] < 15 || p[1] > 18)
 			return "corrupt list table";
 		pp->lists[i].kind = (enum list_kind)*p++;
-		if ((nul = memchr(p, 0, (size_t)(end - p))) == NULL)
+		pp->lists[i].ede = *p++;
+		if ((p = get_str(p, end, &pp->lists[i].name)) == NULL ||
+		    (p = get_str(p, end, &pp->lists[i].category)) == NULL ||
+		    (p = get_str(p, end, &pp->lists[i].reference)) == NULL)
 			return "corrupt list table";
-		pp->lists[i].name = (const char *)p;
-		p = nul + 1;
-		if ((nul = memchr(p, 0, (size_t)(end - p))) == NULL)
-			return "corrupt list table";
-		pp->lists[i].category = (const char *)p;
-		p = nul + 1;
 	}
 	return NULL;
 }
@@ -337,8 +353,19 @@ snapshot_load(const char *path, const struct policy_answer *pa,
 		goto fail;
 	if (policy_parts_check(&pp, &why) == -1)
 		goto fail;
-	memcpy(pp.id, h.id, sizeof(pp.id) - 1);
-	pp.id[sizeof(pp.id) - 1] = '\0';
+	/* The id is computed from the tables, never taken from the header:
+	 * a file whose checksum was recomputed over other tables must not
+	 * pass for the policy it names. */
+	if (policy_parts_digest(&pp, pp.digest) == -1) {
+		why = "out of memory while checking the policy digest";
+		goto fail;
+	}
+	if (memcmp(pp.digest, h.digest, sizeof(h.digest)) != 0) {
+		why = "the tables do not match the policy digest in the "
+		    "header (forged or corrupt)";
+		goto fail;
+	}
+	pp.has_digest = true;
 	if ((p = policy_from_parts(&pp, pa)) == NULL)
 		diag_add(d, path, 0, "out of memory while loading the "
 		    "snapshot");

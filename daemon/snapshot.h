@@ -18,7 +18,7 @@ struct diag;
 struct policy;
 struct policy_answer;
 
-#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION 2
 
 /* true when path starts with the snapshot magic. */
 bool snapshot_is_snapshot(const char *path);

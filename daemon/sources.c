@@ -242,6 +242,49 @@ set_offshore(struct mload *ml, const char *key, const char *value,
 	return key_error(ml, line, key, value, "is not yes or no");
 }
 
+/* Free text, but it goes into EDE texts, audit lines and reports: no
+ * controls, no quotes or backslashes to escape, a bounded length. */
+#define MAX_REFERENCE 128
+
+static int
+set_reference(struct mload *ml, const char *key, const char *value,
+    size_t line)
+{
+	const unsigned char *p;
+
+	if (strlen(value) > MAX_REFERENCE)
+		return key_error(ml, line, key, value, "is longer than 128 "
+		    "characters");
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return key_error(ml, line, key, value, "holds a "
+			    "control character, a quote or a backslash");
+	return set_string(&cur_source(ml)->reference, value);
+}
+
+/* RFC 8914 codes a list may answer with. */
+static const struct {
+	const char *name;
+	uint16_t code;
+} ede_names[] = {
+	{ "blocked", 15 }, { "censored", 16 }, { "filtered", 17 },
+	{ "prohibited", 18 },
+};
+
+static int
+set_ede(struct mload *ml, const char *key, const char *value, size_t line)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ede_names) / sizeof(ede_names[0]); i++)
+		if (strcmp(value, ede_names[i].name) == 0) {
+			cur_source(ml)->ede = ede_names[i].code;
+			return 0;
+		}
+	return key_error(ml, line, key, value, "is not blocked, censored, "
+	    "filtered or prohibited");
+}
+
 /* Every key a manifest may hold; a new key is one line here. */
 static const struct mkey mkeys[] = {
 	{ SEC_MANIFEST, "home_country", set_home_country },
@@ -251,6 +294,8 @@ static const struct mkey mkeys[] = {
 	{ SEC_SOURCE, "category", set_category },
 	{ SEC_SOURCE, "kind", set_kind },
 	{ SEC_SOURCE, "offshore", set_offshore },
+	{ SEC_SOURCE, "reference", set_reference },
+	{ SEC_SOURCE, "ede", set_ede },
 };
 #define NMKEYS (sizeof(mkeys) / sizeof(mkeys[0]))
 
@@ -311,12 +356,15 @@ add_source(struct mload *ml, const char *name, size_t line)
 	s = &m->sources[m->nsources];
 	memset(s, 0, sizeof(*s));
 	s->kind = KIND_BLOCK;
+	s->ede = 15;
 	s->line = line;
 	s->manifest = m->path;
 	if ((s->name = strdup(name)) == NULL ||
-	    (s->category = strdup("")) == NULL) {
+	    (s->category = strdup("")) == NULL ||
+	    (s->reference = strdup("")) == NULL) {
 		free(s->name);
 		free(s->category);
+		free(s->reference);
 		return -1;
 	}
 	m->nsources++;
@@ -460,6 +508,7 @@ manifest_free(struct manifest *m)
 		free(m->sources[i].url);
 		free(m->sources[i].json_key);
 		free(m->sources[i].category);
+		free(m->sources[i].reference);
 	}
 	free(m->sources);
 	free(m->path);

@@ -38,6 +38,8 @@ struct source {
 	enum list_format format;
 	char *json_key;		/* for FORMAT_JSON */
 	char *category;		/* "" when not given */
+	char *reference;	/* the order or ticket it implements, or "" */
+	uint16_t ede;		/* RFC 8914 code of its answers: 15-18 */
 	enum list_kind kind;
 	bool offshore;
 	size_t line;		/* line of the section header */

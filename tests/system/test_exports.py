@@ -83,7 +83,7 @@ FILES = {
     "ipset": "ipset.restore", "domains": "domains.txt", "cidr": "cidr.txt",
 }
 HEADER = re.compile(r"^[#;] cordon export, format (\S+): (\d+) entries\n"
-                    r"[#;] policy ([0-9a-f]{16}); ")
+                    r"[#;] policy ([0-9a-f]{64}); ")
 
 TOP_BLOCKED = ["binance.com", "example.com", "bad.safe.example.com",
                "okx.com", "_tracker.example.org"]

@@ -443,9 +443,9 @@ test_verdicts(void)
 }
 
 static bool
-is_hex16(const char *id)
+is_hex64(const char *id)
 {
-	if (id == NULL || strlen(id) != 16)
+	if (id == NULL || strlen(id) != 64)
 		return false;
 	for (; *id != '\0'; id++)
 		if (!((*id >= '0' && *id <= '9') || (*id >= 'a' && *id <= 'f')))
@@ -536,7 +536,7 @@ case_id(const int *idx, size_t n, char *buf, size_t size)
 	buf[0] = '\0';
 	if ((p = load("id.ini")) == NULL)
 		return buf;
-	CHECK(is_hex16(policy_id(p)), "id \"%s\" is not 16 hex digits",
+	CHECK(is_hex64(policy_id(p)), "id \"%s\" is not 64 hex digits",
 	    policy_id(p));
 	snprintf(buf, size, "%s", policy_id(p));
 	policy_unref(p);
@@ -546,7 +546,7 @@ case_id(const int *idx, size_t n, char *buf, size_t size)
 static void
 run_id_cases(const struct idcase *cases, size_t n)
 {
-	char base[32], got[32];
+	char base[80], got[80];
 
 	case_id(cases[0].srcs, 5, base, sizeof(base));
 	for (size_t i = 1; i < n; i++) {
@@ -802,7 +802,7 @@ test_slot(void)
 {
 	struct policy *p1, *p2, *p3, *held, *now;
 	struct policy_slot *s;
-	char id1[32], id2[32];
+	char id1[80], id2[80];
 	uint64_t g0, g1, g2, g;
 	uint8_t wire[DNAME_MAXWIRE];
 	struct verdict v;

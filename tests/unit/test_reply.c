@@ -554,7 +554,7 @@ test_blocked(void)
 		    .edns = b->edns, .edns_size = 1400,
 		    .edns_ttl = b->do_bit ? 0x8000 : 0 };
 		struct block_answer ba = { b->action, b->rule_off, b->ttl,
-		    sink_a, sink_aaaa, b->text };
+		    sink_a, sink_aaaa, EDE_BLOCKED, b->text };
 		struct want w = { b->rcode, b->edns ? EDE_BLOCKED : -1,
 		    b->text };
 		struct client c;
@@ -603,7 +603,7 @@ test_blocked_long_text(void)
 	    .edns = true, .edns_size = 512 };
 	struct client c;
 	struct block_answer ba = { ACTION_NXDOMAIN, 4, 60, sink_a, sink_aaaa,
-	    text };
+	    EDE_BLOCKED, text };
 	uint8_t out[OUTCAP];
 	size_t n, len;
 
@@ -629,6 +629,41 @@ test_blocked_long_text(void)
 		CHECK(n > 0 && n <= 512, "error EDE text of %zu: length %zu",
 		    len, n);
 	}
+}
+
+/* The list's EDE code (RFC 8914 15-18) is the one answered; a text over
+ * EDE_TEXT_MAX is cut there, not dropped. */
+static void
+test_blocked_ede_code_and_cut(void)
+{
+	char text[300];
+	struct qopts o = { .id = 78, .qname = QN_BAD, .qtype = 1, .qclass = 1,
+	    .edns = true, .edns_size = 1232 };
+	struct client c;
+	struct block_answer ba = { ACTION_NXDOMAIN, 4, 60, sink_a, sink_aaaa,
+	    16, text };
+	uint8_t out[OUTCAP];
+	ldns_pkt *p = NULL;
+	ldns_rdf *rdf;
+	size_t n;
+
+	memset(text, 'T', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	client_init(&c, &o, false, 1232);
+	n = reply_blocked(&c.ctx, &ba, out, sizeof(out));
+	CHECK(n > 0, "answered");
+	CHECK(ldns_wire2pkt(&p, out, n) == LDNS_STATUS_OK, "readable");
+	rdf = p != NULL ? ldns_pkt_edns_data(p) : NULL;
+	/* OPTION-CODE 15 (EDE), length 2 + 200, INFO-CODE 16 */
+	CHECK(rdf != NULL && ldns_rdf_size(rdf) == 4 + 2 + EDE_TEXT_MAX,
+	    "one EDE option with the text cut to %d bytes", EDE_TEXT_MAX);
+	if (rdf != NULL && ldns_rdf_size(rdf) >= 6) {
+		const uint8_t *d = ldns_rdf_data(rdf);
+
+		CHECK(d[0] == 0 && d[1] == 15 && d[4] == 0 && d[5] == 16,
+		    "EDE 16 (Censored), as the list says");
+	}
+	ldns_pkt_free(p);
 }
 
 /* --- reply_limit --- */
@@ -1002,6 +1037,7 @@ main(void)
 	test_error();
 	test_blocked();
 	test_blocked_long_text();
+	test_blocked_ede_code_and_cut();
 	test_from_cache();
 	test_from_cache_edges();
 	test_from_cache_optional_first();

@@ -25,6 +25,8 @@
 #include "policy.h"
 #include "snapshot.h"
 #include "sources.h"
+#include <openssl/sha.h>
+
 #include "unit.h"
 
 static char dir[] = "/tmp/test_snapshot.XXXXXX";
@@ -403,8 +405,14 @@ check_walks(const struct policy *p, const char *what)
 static void
 check_same(const struct policy *p, const struct policy *q, const char *what)
 {
-	CHECK_STR(policy_id(q), policy_id(p), "%s: id", what);
-	CHECK(strlen(policy_id(q)) == 16, "%s: id \"%s\"", what,
+	/* the id covers the answer settings too (policy.h) */
+	if (policy_answer(q)->action == policy_answer(p)->action &&
+	    policy_answer(q)->ttl == policy_answer(p)->ttl)
+		CHECK_STR(policy_id(q), policy_id(p), "%s: id", what);
+	else
+		CHECK(strcmp(policy_id(q), policy_id(p)) != 0, "%s: the same "
+		    "id under other answer settings", what);
+	CHECK(strlen(policy_id(q)) == POLICY_ID_LEN, "%s: id \"%s\"", what,
 	    policy_id(q));
 	CHECK(policy_entries(q) == policy_entries(p), "%s: %zu entries, want "
 	    "%zu", what, policy_entries(q), policy_entries(p));
@@ -762,22 +770,24 @@ test_header_body(void)
 	uint8_t *good, *buf;
 	size_t len, at, id_at = 0, n_at = 0;
 	uint32_t nlists = (uint32_t)NLISTS;
-	const char *id;
+	struct policy_parts parts;
+	const uint8_t *id;
 
 	write_main();
 	if ((p = load_manifest("m.ini", 0)) == NULL)
 		return;
-	id = policy_id(p);
+	policy_get_parts(p, &parts);
+	id = parts.digest;
 	if (write_snapshot(p, "good.cpol") != 0 ||
 	    (good = read_bytes(in_dir("good.cpol"), &len)) == NULL) {
 		policy_unref(p);
 		return;
 	}
-	for (at = 8; at + 16 < len && at < 512 && id_at == 0; at++)
-		if (memcmp(good + at, id, 16) == 0)
+	for (at = 8; at + 32 < len && at < 512 && id_at == 0; at++)
+		if (memcmp(good + at, id, 32) == 0)
 			id_at = at;
-	/* the list count: the first aligned word after the id */
-	for (at = (id_at + 16 + 3) & ~(size_t)3; id_at != 0 &&
+	/* the list count: the first aligned word after the digest */
+	for (at = (id_at + 32 + 3) & ~(size_t)3; id_at != 0 &&
 	    at + 4 < len && at < 512 && n_at == 0; at += 4)
 		if (memcmp(good + at, &nlists, 4) == 0)
 			n_at = at;
@@ -895,6 +905,108 @@ test_empty(void)
 	}
 }
 
+/*
+ * The forgery of issue 9: a file with 6 names, its header digest taken
+ * from a 4-name policy and its checksum recomputed, must not load under
+ * the 4-name policy's id (or at all).  Offsets follow snapshot.c's
+ * header: magic 8, version 4, byte order 4, size 8, checksum 32 at 24,
+ * digest 32 at 56.
+ */
+static void
+test_forged_digest(void)
+{
+	struct policy *four, *six, *q;
+	struct policy_parts pf;
+	uint8_t *img, zero[32] = { 0 };
+	struct diag *d;
+	size_t len;
+
+	write_file("f4.domains", "a.example\nb.example\nc.example\n"
+	    "d.example\n");
+	write_file("f6.domains", "a.example\nb.example\nc.example\n"
+	    "d.example\ne.example\nf.example\n");
+	write_file("f4.ini", "[source x]\nfile = f4.domains\n"
+	    "format = domains\n");
+	write_file("f6.ini", "[source x]\nfile = f6.domains\n"
+	    "format = domains\n");
+	four = load_manifest("f4.ini", 0);
+	six = load_manifest("f6.ini", 0);
+	if (four == NULL || six == NULL || write_snapshot(six, "f6.cpol") != 0 ||
+	    (img = read_bytes(in_dir("f6.cpol"), &len)) == NULL) {
+		policy_unref(four);
+		policy_unref(six);
+		return;
+	}
+	policy_get_parts(four, &pf);
+	memcpy(img + 56, pf.digest, 32);
+	memcpy(img + 24, zero, 32);
+	SHA256(img, len, img + 24);
+	write_bytes("forged.cpol", img, len);
+	d = diag_new();
+	q = snapshot_load(in_dir("forged.cpol"), &no_answer, d);
+	CHECK(q == NULL, "forged snapshot loaded with id %s (four: %s)",
+	    q ? policy_id(q) : "", policy_id(four));
+	CHECK(diag_count(d) == 1 && strstr(diag_get(d, 0), "do not match "
+	    "the policy digest") != NULL, "forged: %s",
+	    diag_count(d) ? diag_get(d, 0) : "no message");
+	policy_unref(q);
+	diag_free(d);
+	free(img);
+	policy_unref(four);
+	policy_unref(six);
+}
+
+/* Everything that decides answers is in the id: the action, the answer
+ * checks, a list's category, reference and EDE code. */
+static void
+test_id_covers_answers(void)
+{
+	struct policy_answer pa = no_answer;
+	struct policy *a, *b;
+	struct diag *d = diag_new();
+	char base[POLICY_ID_LEN + 1];
+
+	write_file("r.domains", "a.example\n");
+	write_file("r.ini", "[source x]\nfile = r.domains\nformat = domains\n");
+	if ((a = load_manifest("r.ini", 0)) == NULL) {
+		diag_free(d);
+		return;
+	}
+	snprintf(base, sizeof(base), "%s", policy_id(a));
+	pa.action = ACTION_REFUSED;
+	b = policy_load(in_dir("r.ini"), &pa, d);
+	CHECK(b != NULL && strcmp(policy_id(b), base) != 0, "action in id");
+	policy_unref(b);
+	pa = no_answer;
+	pa.check_cname = true;
+	b = policy_load(in_dir("r.ini"), &pa, d);
+	CHECK(b != NULL && strcmp(policy_id(b), base) != 0, "checks in id");
+	policy_unref(b);
+	write_file("r.ini", "[source x]\nfile = r.domains\nformat = domains\n"
+	    "reference = ORDER-1\n");
+	b = load_manifest("r.ini", 0);
+	CHECK(b != NULL && strcmp(policy_id(b), base) != 0, "reference in id");
+	CHECK(b != NULL && strcmp(policy_list_at(b, 0)->reference,
+	    "ORDER-1") == 0, "reference kept");
+	policy_unref(b);
+	write_file("r.ini", "[source x]\nfile = r.domains\nformat = domains\n"
+	    "ede = censored\n");
+	b = load_manifest("r.ini", 0);
+	CHECK(b != NULL && strcmp(policy_id(b), base) != 0, "ede in id");
+	CHECK(b != NULL && policy_list_at(b, 0)->ede == 16, "ede kept");
+	if (b != NULL && write_snapshot(b, "r.cpol") == 0) {
+		struct policy *c = load_snapshot("r.cpol", "ede round trip");
+
+		CHECK(c != NULL && policy_list_at(c, 0)->ede == 16 &&
+		    strcmp(policy_id(c), policy_id(b)) == 0,
+		    "ede and id survive a snapshot");
+		policy_unref(c);
+	}
+	policy_unref(b);
+	policy_unref(a);
+	diag_free(d);
+}
+
 static void
 cleanup(void)
 {
@@ -925,6 +1037,8 @@ main(void)
 	test_header_body();
 	test_file_changes();
 	test_empty();
+	test_forged_digest();
+	test_id_covers_answers();
 	cleanup();
 	return unit_exit();
 }
