@@ -50,6 +50,7 @@ struct build {
 	struct fetch_result *fetches;	/* per source; url sources only */
 	struct policy *policy;
 	struct policy *previous;
+	size_t *added, *removed;	/* per source, against previous */
 	size_t export_counts[EXPORT_NFORMATS];
 };
 
@@ -134,6 +135,86 @@ diff_range(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
 	memcpy(v.hi, hi, family == AF_INET ? 4 : 16);
 	policy_format_range(&v, text, sizeof(text));
 	diff_item(df, text);
+}
+
+/*
+ * Per source: entries (names and ranges) this build adds and removes
+ * against the previous one.  An entry that moved from one list to
+ * another is removed from the first and added to the second.
+ */
+struct per_source {
+	const struct build *b;
+	const struct policy *other;
+	size_t *count;
+};
+
+static size_t
+source_index(const struct build *b, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < b->m->nsources; i++)
+		if (strcmp(b->m->sources[i].name, name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+static void
+count_moved(struct per_source *ps, const struct policy_list *mine,
+    const struct policy_list *theirs)
+{
+	size_t i;
+
+	if (theirs != NULL && strcmp(theirs->name, mine->name) == 0)
+		return;
+	if ((i = source_index(ps->b, mine->name)) != SIZE_MAX)
+		ps->count[i]++;
+}
+
+static void
+per_source_name(void *arg, const uint8_t *name, size_t len,
+    const struct policy_list *l, bool allow)
+{
+	struct per_source *ps = arg;
+
+	count_moved(ps, l, ps->other ? policy_name_list(ps->other, name) :
+	    NULL);
+}
+
+static void
+per_source_range(void *arg, int family, const uint8_t *lo,
+    const uint8_t *hi, const struct policy_list *l, bool allow)
+{
+	struct per_source *ps = arg;
+
+	count_moved(ps, l, ps->other ? policy_range_list(ps->other, family,
+	    lo, hi) : NULL);
+}
+
+/* Fills b->added and b->removed; leaves them NULL when out of memory
+ * (the report then has no per-source changes). */
+static void
+count_changes(struct build *b)
+{
+	struct per_source ps;
+	size_t n = b->m->nsources ? b->m->nsources : 1;
+
+	b->added = calloc(n, sizeof(*b->added));
+	b->removed = calloc(n, sizeof(*b->removed));
+	if (b->added == NULL || b->removed == NULL) {
+		free(b->added);
+		free(b->removed);
+		b->added = b->removed = NULL;
+		return;
+	}
+	ps = (struct per_source){ b, b->previous, b->added };
+	policy_walk_names(b->policy, per_source_name, &ps);
+	policy_walk_ranges(b->policy, per_source_range, &ps);
+	if (b->previous == NULL)
+		return;
+	ps = (struct per_source){ b, b->policy, b->removed };
+	policy_walk_names(b->previous, per_source_name, &ps);
+	policy_walk_ranges(b->previous, per_source_range, &ps);
 }
 
 /* Writes one "KEY":[...],"KEY_count":N pair of the changes. */
@@ -346,6 +427,9 @@ write_source(FILE *f, const struct build *b, size_t i)
 	    st->failed ? "failed" : "ok", st->read, st->kept, st->duplicates,
 	    st->bad);
 	write_bad_lines(f, b->ds[i], src->file);
+	if (b->added != NULL)
+		fprintf(f, ",\"changes\":{\"added\":%zu,\"removed\":%zu}",
+		    b->added[i], b->removed[i]);
 	fputc('}', f);
 }
 
@@ -363,6 +447,7 @@ write_report_body(FILE *f, struct build *b)
 	fprintf(f, ",\"generated\":\"%s\",\"manifest\":", ts);
 	json_put_string(f, b->manifest_path);
 	fputs(",\"sources\":[", f);
+	count_changes(b);
 	for (i = 0; i < b->m->nsources; i++) {
 		write_source(f, b, i);
 		read += b->stats[i].read;
@@ -548,6 +633,8 @@ out:
 	free(b->stats);
 	policy_unref(b->policy);
 	policy_unref(b->previous);
+	free(b->added);
+	free(b->removed);
 	geoip_free(b->geo);
 	manifest_free(b->m);
 	return rc;

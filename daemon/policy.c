@@ -741,17 +741,25 @@ policy_format_range(const struct addr_verdict *v, char *buf, size_t size)
 	return cidr_format_range(&m, buf, size);
 }
 
-bool
-policy_has_name(const struct policy *p, const uint8_t *name)
+const struct policy_list *
+policy_name_list(const struct policy *p, const uint8_t *name)
 {
 	uint32_t value;
 	size_t off;
 
-	return domtree_match(p->parts.names, name, &value, &off) && off == 0;
+	if (!domtree_match(p->parts.names, name, &value, &off) || off != 0)
+		return NULL;
+	return &p->parts.lists[VALUE_LIST(value)];
 }
 
 bool
-policy_has_range(const struct policy *p, int family, const uint8_t *lo,
+policy_has_name(const struct policy *p, const uint8_t *name)
+{
+	return policy_name_list(p, name) != NULL;
+}
+
+const struct policy_list *
+policy_range_list(const struct policy *p, int family, const uint8_t *lo,
     const uint8_t *hi)
 {
 	struct cidr_match m;
@@ -759,9 +767,18 @@ policy_has_range(const struct policy *p, int family, const uint8_t *lo,
 
 	/* The range holding lo most specifically is the range itself when
 	 * it is listed: nothing listed is narrower and contains all of it. */
-	return cidr_lookup_addr(p->parts.ranges, family, lo, &m) &&
-	    m.family == family && memcmp(m.lo, lo, n) == 0 &&
-	    memcmp(m.hi, hi, n) == 0;
+	if (!cidr_lookup_addr(p->parts.ranges, family, lo, &m) ||
+	    m.family != family || memcmp(m.lo, lo, n) != 0 ||
+	    memcmp(m.hi, hi, n) != 0)
+		return NULL;
+	return &p->parts.lists[VALUE_LIST(m.value)];
+}
+
+bool
+policy_has_range(const struct policy *p, int family, const uint8_t *lo,
+    const uint8_t *hi)
+{
+	return policy_range_list(p, family, lo, hi) != NULL;
 }
 
 size_t

@@ -145,6 +145,12 @@ bool policy_has_name(const struct policy *p, const uint8_t *name);
 /* true when exactly the range lo..hi is listed. */
 bool policy_has_range(const struct policy *p, int family,
     const uint8_t *lo, const uint8_t *hi);
+/* The list of the entry for exactly name, or of exactly lo..hi; NULL
+ * when it is not listed itself. */
+const struct policy_list *policy_name_list(const struct policy *p,
+    const uint8_t *name);
+const struct policy_list *policy_range_list(const struct policy *p,
+    int family, const uint8_t *lo, const uint8_t *hi);
 
 /*
  * Gives the policy its GeoIP databases (takes ownership of g; NULL for

@@ -108,3 +108,41 @@ def test_forged_cpol_is_refused(tmp_path):
         r = subprocess.run([CORDON, "check", str(f)], capture_output=True,
                            text=True, timeout=30)
         assert r.returncode == 0, r.stderr
+
+
+def test_report_gives_changes_per_source(tmp_path):
+    """report.json: entries added and removed per source, a name that
+    moved lists counted in both, as well as the totals."""
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "a.domains").write_text("one.example\ntwo.example\nmove.example\n")
+    (d / "b.domains").write_text("three.example\n")
+    (d / "n.cidr").write_text("192.0.2.0/24\n")
+    (d / "m.ini").write_text(
+        "[source a]\nfile = a.domains\nformat = domains\n\n"
+        "[source b]\nfile = b.domains\nformat = domains\n\n"
+        "[source n]\nfile = n.cidr\nformat = cidr\n")
+    out = d / "out"
+
+    def build():
+        r = subprocess.run([CORDON, "compile", str(d / "m.ini"), "-o",
+                            str(out)], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        rep = json.loads((out / "report.json").read_text())
+        return rep, {s["name"]: s["changes"] for s in rep["sources"]}
+
+    rep, ch = build()
+    assert ch == {"a": {"added": 3, "removed": 0},
+                  "b": {"added": 1, "removed": 0},
+                  "n": {"added": 1, "removed": 0}}, ch
+    (d / "a.domains").write_text("one.example\nfour.example\n")
+    (d / "b.domains").write_text("three.example\nmove.example\n")
+    (d / "n.cidr").write_text("192.0.2.0/24\n198.51.100.0/24\n")
+    rep, ch = build()
+    # a: +four -two -move; b: +move; n: +198.51.100.0/24
+    assert ch == {"a": {"added": 1, "removed": 2},
+                  "b": {"added": 1, "removed": 0},
+                  "n": {"added": 1, "removed": 0}}, ch
+    assert sorted(rep["changes"]["added"]) == ["four.example"]
+    assert sorted(rep["changes"]["removed"]) == ["two.example"]
