@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,10 +24,12 @@
 #include "check.h"
 #include "config.h"
 #include "control.h"
+#include "detach.h"
 #include "dname.h"
 #include "loader.h"
 #include "metrics.h"
 #include "diag.h"
+#include "pidfile.h"
 #include "log.h"
 #include "policy.h"
 #include "query.h"
@@ -46,7 +49,8 @@ struct daemon {
 	struct event *signals[4];
 	struct loader *loader;
 	struct control *control;
-	bool pidfile_written;
+	struct detach detach;
+	int pidfile_fd;			/* -1: none */
 	uint64_t reloads_ok, reloads_failed;
 	double started, last_load;
 };
@@ -317,15 +321,15 @@ drop_privileges(const char *user)
 }
 
 static int
-write_pidfile(const char *path)
+take_pidfile(struct daemon *d)
 {
-	FILE *f;
+	char err[512];
 
-	if (path[0] == '\0')
+	if (d->cfg->pidfile[0] == '\0')
 		return 0;
-	if ((f = fopen(path, "w")) == NULL ||
-	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-		log_err("pidfile %s: %s", path, strerror(errno));
+	if ((d->pidfile_fd = pidfile_take(d->cfg->pidfile, err,
+	    sizeof(err))) == -1) {
+		log_err("%s", err);
 		return -1;
 	}
 	return 0;
@@ -369,6 +373,15 @@ start(struct daemon *d)
 	size_t i;
 	int rc;
 
+	/* Before anything starts a thread: threads do not survive fork(). */
+	if (!d->foreground) {
+		if (detach_start(&d->detach) == -1) {
+			log_err("fork: %s", strerror(errno));
+			diag_free(dg);
+			return -1;
+		}
+		log_setup(LOG_TO_STDERR | LOG_TO_SYSLOG, LOG_LEVEL_INFO);
+	}
 	rc = check_load(d->config_path, dg, &d->cfg, &p);
 	for (i = 0; i < diag_count(dg); i++)
 		fprintf(stderr, "cordon: %s\n", diag_get(dg, i));
@@ -378,7 +391,20 @@ start(struct daemon *d)
 	if (d->cfg->country_db[0] == '\0' && d->cfg->asn_db[0] == '\0')
 		log_warn("no GeoIP database configured ([geoip] country_db, "
 		    "asn_db): audit lines carry no country or AS");
-	d->slot = policy_slot_new(p);
+	if (getuid() == 0 && d->cfg->user[0] == '\0')
+		log_warn("running as root: set [server] user to drop "
+		    "privileges once the sockets are bound");
+	if ((d->slot = policy_slot_new(p)) == NULL) {
+		policy_unref(p);
+		log_err("out of memory");
+		return -1;
+	}
+	if (take_pidfile(d) == -1)
+		return -1;
+	if (!d->foreground && chdir("/") == -1) {
+		log_err("chdir /: %s", strerror(errno));
+		return -1;
+	}
 	if (open_logs(d) == -1)
 		return -1;
 	d->server = server_new(d->cfg, d->slot, d->blocked_log, d->query_log,
@@ -387,16 +413,6 @@ start(struct daemon *d)
 		log_err("%s", err);
 		return -1;
 	}
-	if (!d->foreground) {
-		if (daemon(0, 0) == -1) {
-			log_err("daemon: %s", strerror(errno));
-			return -1;
-		}
-		log_setup(false, LOG_LEVEL_INFO);
-	}
-	if (write_pidfile(d->cfg->pidfile) == -1)
-		return -1;
-	d->pidfile_written = d->cfg->pidfile[0] != '\0';
 	/* Control listeners are opened before privileges go: a port below
 	 * 1024, a socket owned by the service user. */
 	d->base = event_base_new();
@@ -420,6 +436,7 @@ start(struct daemon *d)
 	log_info("ready: policy %s, %zu names in %zu lists, %u thread%s",
 	    policy_id(p), policy_entries(p), policy_nlists(p),
 	    d->cfg->threads, d->cfg->threads == 1 ? "" : "s");
+	detach_done(&d->detach);
 	return 0;
 }
 
@@ -439,8 +456,8 @@ stop(struct daemon *d)
 	if (d->base != NULL)
 		event_base_free(d->base);
 	policy_slot_free(d->slot);
-	if (d->pidfile_written)
-		(void)unlink(d->cfg->pidfile);
+	if (d->cfg != NULL)
+		pidfile_release(d->cfg->pidfile, d->pidfile_fd);
 	config_free(d->cfg);
 }
 
@@ -449,8 +466,11 @@ main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
 	bool check_only = false;
+	char abs_config[PATH_MAX];
 	int ch, rc = 0;
 
+	d.pidfile_fd = -1;
+	d.detach.status_fd = -1;
 	d.config_path = SYSCONFDIR "/cordon/cordon.conf";
 	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
 		switch (ch) {
@@ -480,7 +500,11 @@ main(int argc, char **argv)
 	}
 	if (check_only)
 		return check_run(d.config_path, stdout, stderr);
-	log_setup(true, LOG_LEVEL_INFO);
+	log_setup(LOG_TO_STDERR, LOG_LEVEL_INFO);
+	/* In the background the daemon works from /: a reload must find
+	 * the config where the start did. */
+	if (!d.foreground && realpath(d.config_path, abs_config) != NULL)
+		d.config_path = abs_config;
 	raise_fd_limit();
 	if (start(&d) == 0)
 		event_base_dispatch(d.base);

@@ -10,19 +10,19 @@
 #include "log.h"
 
 struct log_sink {
-	bool to_stderr;
+	unsigned to;
 	enum log_level max_level;
 };
 
 /* Written only by log_setup() before any thread exists. */
-static struct log_sink sink = { true, LOG_LEVEL_INFO };
+static struct log_sink sink = { LOG_TO_STDERR, LOG_LEVEL_INFO };
 
 void
-log_setup(bool to_stderr, enum log_level max_level)
+log_setup(unsigned to, enum log_level max_level)
 {
-	sink.to_stderr = to_stderr;
+	sink.to = to;
 	sink.max_level = max_level;
-	if (!to_stderr)
+	if (to & LOG_TO_SYSLOG)
 		openlog("cordond", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
@@ -41,8 +41,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (sink.to_stderr)
+	if (sink.to & LOG_TO_STDERR)
 		fprintf(stderr, "cordond: %s: %s\n", tag[level], msg);
-	else
+	if (sink.to & LOG_TO_SYSLOG)
 		syslog(prio[level], "%s", msg);
 }

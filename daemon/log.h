@@ -16,9 +16,14 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
-/* Call once, before threads start: to_stderr or syslog, and the most
- * verbose level written. */
-void log_setup(bool to_stderr, enum log_level max_level);
+#define LOG_TO_STDERR	0x1
+#define LOG_TO_SYSLOG	0x2
+
+/* Call once, before threads start: where messages go (LOG_TO_STDERR,
+ * LOG_TO_SYSLOG or both: a daemon starting in the background writes to
+ * both, so its parent can show the start-up messages and syslog keeps
+ * them all), and the most verbose level written. */
+void log_setup(unsigned to, enum log_level max_level);
 
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -852,7 +852,7 @@ policy_slot_new(struct policy *p)
 	struct policy_slot *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
-		abort();
+		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	s->current = p;
 	atomic_init(&s->generation, 1);

@@ -233,7 +233,8 @@ void policy_get_parts(const struct policy *p, struct policy_parts *parts);
  */
 struct policy_slot;
 
-/* Takes ownership of p's reference.  Free with policy_slot_free(). */
+/* Takes ownership of p's reference (not on failure); NULL when out of
+ * memory.  Free with policy_slot_free(). */
 struct policy_slot *policy_slot_new(struct policy *p);
 void policy_slot_free(struct policy_slot *s);
 /* Replaces the policy (takes ownership of p's reference). */
