@@ -86,11 +86,17 @@ struct qbuf {
 #define CLOSE_WAIT_MS 3000
 #define STATE_WAIT_MS 1000
 
+enum line_kind {
+	LINE_BODY,		/* queued by submit */
+	LINE_GAP,
+	LINE_STOP,
+};
+
 /* Where a formatted line ends in the chunk and which seqs it holds. */
 struct line_meta {
 	size_t end;		/* offset after its newline */
 	uint64_t from, to;	/* its seq; a gap line's range */
-	bool is_body;
+	enum line_kind kind;
 };
 
 struct auditlog {
@@ -413,7 +419,7 @@ chunk_failed(struct auditlog *log, size_t written, int why_errno)
 			log->is_torn = true;
 	}
 	for (i = k; i < log->nmeta; i++)
-		if (log->meta[i].is_body)
+		if (log->meta[i].kind == LINE_BODY)
 			dropped++;
 	add_gap(log, log->meta[k].from, log->meta[log->nmeta - 1].to,
 	    WHY_WRITE);
@@ -451,7 +457,7 @@ chunk_flush(struct auditlog *log)
 	for (i = 0; i < k; i++) {
 		on_line_written(log, log->out + begin,
 		    log->meta[i].end - 1 - begin, log->meta[i].from);
-		if (!log->meta[i].is_body)
+		if (log->meta[i].kind == LINE_GAP)
 			gaps++;
 		begin = log->meta[i].end;
 	}
@@ -475,7 +481,7 @@ has_room(const struct auditlog *log)
 /* Chains and appends one line (seqs from..to) to the chunk. */
 static void
 emit(struct auditlog *log, const char *body, size_t len, uint64_t from,
-    uint64_t to, bool is_body)
+    uint64_t to, enum line_kind kind)
 {
 	struct line_meta *m;
 	char *line = log->out + log->out_used;
@@ -496,7 +502,7 @@ emit(struct auditlog *log, const char *body, size_t len, uint64_t from,
 	m->end = log->out_used;
 	m->from = from;
 	m->to = to;
-	m->is_body = is_body;
+	m->kind = kind;
 }
 
 static void
@@ -543,7 +549,7 @@ emit_gap(struct auditlog *log)
 	snprintf(members, sizeof(members), "\"from\":%" PRIu64 ",\"to\":%"
 	    PRIu64 ",\"reason\":\"%s\"", from, to, why);
 	n = audit_format_event(body, sizeof(body), now_ms(), "gap", members);
-	emit(log, body, n, from, to, false);
+	emit(log, body, n, from, to, LINE_GAP);
 }
 
 static void
@@ -563,7 +569,7 @@ write_batch(struct auditlog *log, struct qbuf *batch)
 			continue;
 		}
 		emit_gap(log);
-		emit(log, batch->data + off, r.len, r.seq, r.seq, true);
+		emit(log, batch->data + off, r.len, r.seq, r.seq, LINE_BODY);
 		off += r.len;
 	}
 	/* A gap at the end of the batch is recorded now, not later. */
@@ -631,17 +637,29 @@ gather_locked(struct auditlog *log)
 	log->is_gathering = false;
 }
 
-/* The end of a stop: whatever could not be written goes to the state
- * file, for the next start to record as a gap. */
+/*
+ * The end of a stop: the stop line, after everything queued, then the
+ * head in the state file; whatever could not be written is left there
+ * for the next start to record as a gap.
+ */
 static void
 finish(struct auditlog *log)
 {
-	uint64_t handed;
+	char body[128];
+	uint64_t handed, stop_seq;
 	bool is_abandoned;
+	size_t n;
 
+	pthread_mutex_lock(&log->lock);
+	stop_seq = ++log->next_seq;
+	pthread_mutex_unlock(&log->lock);
+	n = audit_format_event(body, sizeof(body), now_ms(), "stop", NULL);
+	chunk_start(log);
+	emit_gap(log);
+	emit(log, body, n, stop_seq, stop_seq, LINE_STOP);
+	chunk_flush(log);
 	if (log->gap_to != 0) {
-		chunk_start(log);
-		emit_gap(log);
+		emit_gap(log);		/* one more try */
 		chunk_flush(log);
 	}
 	sync_file(log);
@@ -651,7 +669,7 @@ finish(struct auditlog *log)
 	pthread_mutex_unlock(&log->lock);
 	if (is_abandoned)
 		return;
-	if (log->seq == handed) {
+	if (log->seq == stop_seq && log->gap_to == 0) {
 		on_log_point(log, POINT_STOP);
 		(void)write_head(log, handed, "clean");
 	} else {
@@ -1129,6 +1147,7 @@ auditlog_open(const struct auditlog_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	init_sync(log);
+	log->reserved = UINT64_MAX;	/* set below, once it is known */
 	queue_start(log, &f, &st, has_state);
 	/* The mark covers the start lines and a block beyond them. */
 	log->reserved = log->reserved_disk = log->next_seq + log->block;
@@ -1223,18 +1242,15 @@ write_stalled(struct auditlog *log, uint64_t seq, const char *hash,
 void
 auditlog_close(struct auditlog *log)
 {
-	char body[128], hash[AUDIT_HEXLEN + 1];
+	char hash[AUDIT_HEXLEN + 1];
 	struct timespec deadline;
 	uint64_t seq, handed;
-	bool is_ok, is_done;
-	size_t n;
+	bool is_done;
 
 	if (log == NULL)
 		return;
-	n = audit_format_event(body, sizeof(body), now_ms(), "stop", NULL);
 	deadline_in(&deadline, CLOSE_WAIT_MS);
 	pthread_mutex_lock(&log->lock);
-	(void)queue_locked(log, body, n, &is_ok);
 	log->is_closing = true;
 	pthread_cond_signal(&log->wake);
 	while (!log->is_done && pthread_cond_timedwait(&log->done,

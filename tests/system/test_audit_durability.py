@@ -298,8 +298,8 @@ def test_stalled_disk_sigterm_is_bounded_and_recorded(start_cordond,
     assert rc == 0, d.output()
     st = json.loads((log.parent / "blocked.jsonl.state").read_text())
     assert st["run"] == "stalled", st
-    # start, policy, the answers and stop: all handed a seq
-    assert st["reserved"] >= len(got) + 3, (st, len(got))
+    # start, policy and the answers: all handed a seq
+    assert st["reserved"] >= len(got) + 2, (st, len(got))
     assert st["seq"] < st["reserved"]
     log.unlink()
     d2 = start_cordond(tag="two", overrides=conf)
