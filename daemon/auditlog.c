@@ -75,12 +75,17 @@ struct qbuf {
 #define META_CAP 1024
 
 /*
- * The reserved mark runs this far ahead of the last seq handed out; the
- * step doubles while the state file is rewritten more than once a
- * second, so a flood does not turn into a flood of state writes.
+ * The reserved mark runs this far ahead of the last seq handed out.  It
+ * is rewritten when half of it is used: the step doubles while that
+ * happens more than 4 times a second and halves when it takes longer
+ * than 2 s, so a flood does not turn into a flood of state writes, and
+ * the gap after a crash (the seqs that may have been lost: the unused
+ * part of the mark included) stays within about half a second's lines.
  */
 #define RESERVE_MIN 4096
 #define RESERVE_MAX (UINT64_C(1) << 20)
+#define RESERVE_FAST_MS 250
+#define RESERVE_SLOW_MS 2000
 
 /* auditlog_close() waits this long for the writer, then for the state. */
 #define CLOSE_WAIT_MS 3000
@@ -353,9 +358,10 @@ reserve(struct auditlog *log, bool force)
 	pthread_mutex_unlock(&log->lock);
 	if (is_abandoned || (!force && handed + block / 2 <= log->reserved_disk))
 		return;
-	if (now - log->last_reserve_ms < 1000 && block < RESERVE_MAX)
+	if (now - log->last_reserve_ms < RESERVE_FAST_MS && block < RESERVE_MAX)
 		block *= 2;
-	else if (now - log->last_reserve_ms > 10000 && block > RESERVE_MIN)
+	else if (now - log->last_reserve_ms > RESERVE_SLOW_MS &&
+	    block > RESERVE_MIN)
 		block /= 2;
 	mark = handed + block;
 	if (mark < log->reserved_disk)
