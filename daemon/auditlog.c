@@ -124,6 +124,7 @@ struct auditlog {
 	bool want_reopen;
 	bool want_reserve;		/* the reserved mark is near */
 	bool is_closing;
+	struct timespec close_by;	/* when close gives up on the writer */
 	bool is_done;			/* the writer has finished */
 	bool is_abandoned;		/* close gave up on the writer */
 	uint64_t next_seq;		/* the last seq handed out */
@@ -1246,6 +1247,20 @@ write_stalled(struct auditlog *log, uint64_t seq, const char *hash,
 }
 
 void
+auditlog_stop(struct auditlog *log)
+{
+	if (log == NULL)
+		return;
+	pthread_mutex_lock(&log->lock);
+	if (!log->is_closing) {
+		log->is_closing = true;
+		deadline_in(&log->close_by, CLOSE_WAIT_MS);
+		pthread_cond_signal(&log->wake);
+	}
+	pthread_mutex_unlock(&log->lock);
+}
+
+void
 auditlog_close(struct auditlog *log)
 {
 	char hash[AUDIT_HEXLEN + 1];
@@ -1255,10 +1270,9 @@ auditlog_close(struct auditlog *log)
 
 	if (log == NULL)
 		return;
-	deadline_in(&deadline, CLOSE_WAIT_MS);
+	auditlog_stop(log);
 	pthread_mutex_lock(&log->lock);
-	log->is_closing = true;
-	pthread_cond_signal(&log->wake);
+	deadline = log->close_by;
 	while (!log->is_done && pthread_cond_timedwait(&log->done,
 	    &log->lock, &deadline) != ETIMEDOUT)
 		;

@@ -78,10 +78,17 @@ void auditlog_reopen(struct auditlog *log);
 
 void auditlog_get_stats(struct auditlog *log, struct auditlog_stats *st);
 
+/* Asks the writer to write everything queued and the stop line, without
+ * waiting: a daemon with two logs stops both at once, so that closing
+ * them takes the time of one.  auditlog_close() then waits.  NULL is a
+ * no-op. */
+void auditlog_stop(struct auditlog *log);
+
 /*
- * Queues the stop line, writes everything queued, syncs, records the
- * head in the state file, stops the thread and frees the writer.  Takes
- * at most about 4 s: when the disk is stalled it records in the state
+ * Stops the writer (auditlog_stop()) and waits for it: it writes
+ * everything queued, then the stop line, syncs, records the head in the
+ * state file, stops the thread and frees the writer.  Takes at most
+ * about 4 s from auditlog_stop(): when the disk is stalled it records in the state
  * file which seqs it could not write (the next start turns them into a
  * gap line) and returns without freeing what the stuck thread still
  * uses; the process is expected to exit.  NULL is a no-op.

@@ -436,6 +436,8 @@ stop(struct daemon *d)
 	control_free(d->control);
 	loader_free(d->loader);
 	server_free(d->server);		/* workers first: they log */
+	auditlog_stop(d->blocked_log);	/* both at once: bounded time */
+	auditlog_stop(d->query_log);
 	auditlog_close(d->blocked_log);
 	auditlog_close(d->query_log);
 	for (i = 0; i < 4; i++)

@@ -380,7 +380,7 @@ def test_queue_full_gaps_have_exact_ranges(start_cordond, tmp_path):
     queries.write_text("".join("qf%d.binance.com A\n" % i
                                for i in range(200000)))
     r = subprocess.run([dnsperf, "-s", "127.0.0.1", "-p", str(d.port), "-d",
-                        str(queries), "-Q", "40000", "-l", "5", "-c", "4",
+                        str(queries), "-Q", "40000", "-l", "10", "-c", "4",
                         "-q", "2000", "-t", "2", "-n", "1"],
                        capture_output=True, text=True, timeout=60)
     m = re.search(r"Queries completed:\s+(\d+)", r.stdout)
