@@ -342,14 +342,16 @@ write_head(struct auditlog *log, uint64_t reserved, const char *run)
 }
 
 /*
- * Keeps the reserved mark ahead of the seqs handed out.  force: write
- * the head anyway (after a reopen the live file no longer holds it).
+ * Keeps the reserved mark ahead of the seqs handed out, and brings it
+ * back down after a flood, so the gap a crash leaves stays small.
+ * force: write the head anyway (after a reopen the live file no longer
+ * holds it).
  */
 static void
 reserve(struct auditlog *log, bool force)
 {
 	uint64_t handed, block, mark, now = clock_ms(CLOCK_MONOTONIC);
-	bool is_abandoned;
+	bool is_abandoned, is_slow, is_short;
 
 	pthread_mutex_lock(&log->lock);
 	handed = log->next_seq;
@@ -357,16 +359,18 @@ reserve(struct auditlog *log, bool force)
 	log->want_reserve = false;
 	is_abandoned = log->is_abandoned;
 	pthread_mutex_unlock(&log->lock);
-	if (is_abandoned || (!force && handed + block / 2 <= log->reserved_disk))
+	is_slow = now - log->last_reserve_ms > RESERVE_SLOW_MS;
+	is_short = handed + block / 2 > log->reserved_disk;
+	if (is_abandoned || (!force && !is_short && !(is_slow &&
+	    block > RESERVE_MIN)))
 		return;
 	if (now - log->last_reserve_ms < RESERVE_FAST_MS && block < RESERVE_MAX)
 		block *= 2;
-	else if (now - log->last_reserve_ms > RESERVE_SLOW_MS &&
-	    block > RESERVE_MIN)
+	else if (is_slow && block > RESERVE_MIN)
 		block /= 2;
 	mark = handed + block;
-	if (mark < log->reserved_disk)
-		mark = log->reserved_disk;	/* never lower it */
+	if (mark < log->reserved_disk && !is_slow)
+		mark = log->reserved_disk;
 	if (write_head(log, mark, "running") != 0)
 		return;				/* tried again next batch */
 	log->reserved_disk = mark;
@@ -374,6 +378,9 @@ reserve(struct auditlog *log, bool force)
 	pthread_mutex_lock(&log->lock);
 	log->reserved = mark;
 	log->block = block;
+	/* Lowered below seqs handed out meanwhile: raise it right away. */
+	if (log->next_seq > mark)
+		log->want_reserve = true;
 	pthread_mutex_unlock(&log->lock);
 }
 

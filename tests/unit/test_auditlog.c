@@ -716,6 +716,22 @@ test_reserve(const char *dir)
 	CHECK(read_state(state, &seq, hash, &reserved, run) == 4 &&
 	    reserved > 30001 && st.overrun == 0, "reserve: mark %" PRIu64
 	    " overrun %" PRIu64, reserved, st.overrun);
+	/* The step grew under the flood; once it is over the mark comes
+	 * back down, but never below a seq handed out. */
+	CHECK(reserved - 30001 > 4096, "reserve: the step did not grow: %"
+	    PRIu64, reserved);
+	sleep_ms(2100);
+	submit_n(log, 0, 30000, 1);
+	CHECK(wait_written(log, 30002), "reserve: slow");
+	sleep_ms(50);
+	{
+		uint64_t flood_mark = reserved;
+
+		CHECK(read_state(state, &seq, hash, &reserved, run) == 4 &&
+		    reserved < flood_mark && reserved >= 30002 + 4096,
+		    "reserve: after the flood %" PRIu64 ", then %" PRIu64,
+		    flood_mark, reserved);
+	}
 	auditlog_close(log);
 	unlink_log(path);
 }
