@@ -395,15 +395,22 @@ chunk_start(struct auditlog *log)
 	memcpy(log->chunk_prev, log->prev, sizeof(log->prev));
 }
 
-/* Adds seqs from..to to the pending gap.  Losses arrive in seq order,
- * so the range only grows at its end. */
+/*
+ * Adds seqs from..to to the pending gap.  The ranges that meet here are
+ * always adjacent: refusals in queue order, or the lines of a failed
+ * write, which come just before a refusal already pending when the
+ * chunk was flushed to make room.
+ */
 static void
 add_gap(struct auditlog *log, uint64_t from, uint64_t to, uint32_t why)
 {
 	if (log->gap_to == 0) {
 		log->gap_from = from;
+		log->gap_to = to;
 		log->gap_why = 0;
 	}
+	if (from < log->gap_from)
+		log->gap_from = from;
 	if (to > log->gap_to)
 		log->gap_to = to;
 	log->gap_why |= why;
@@ -661,7 +668,7 @@ finish(struct auditlog *log)
 {
 	char body[128];
 	uint64_t handed, stop_seq;
-	bool is_abandoned;
+	bool is_abandoned, is_stopped;
 	size_t n;
 
 	pthread_mutex_lock(&log->lock);
@@ -672,6 +679,7 @@ finish(struct auditlog *log)
 	emit_gap(log);
 	emit(log, body, n, stop_seq, stop_seq, LINE_STOP);
 	chunk_flush(log);
+	is_stopped = log->seq == stop_seq && log->gap_to == 0;
 	if (log->gap_to != 0) {
 		emit_gap(log);		/* one more try */
 		chunk_flush(log);
@@ -683,7 +691,7 @@ finish(struct auditlog *log)
 	pthread_mutex_unlock(&log->lock);
 	if (is_abandoned)
 		return;
-	if (log->seq == stop_seq && log->gap_to == 0) {
+	if (is_stopped) {
 		on_log_point(log, POINT_STOP);
 		(void)write_head(log, handed, "clean");
 	} else {
