@@ -12,7 +12,11 @@
  * atomically: at start, every few thousand seqs, at reopen and at stop.
  * A restart therefore continues seq and prev even when the live file was
  * rotated away, and after a crash it records as a gap every seq that may
- * have been handed out and lost (head + 1 .. reserved mark).
+ * have been handed out and lost (head + 1 .. reserved mark).  The state
+ * file is one line, {"seq":HEAD,"hash":"<hex SHA-256 of that line>",
+ * "reserved":MARK,"run":"running|clean|lost|stalled"}: "clean" after a
+ * stop whose stop line was written, "lost" when lines after HEAD could
+ * not be written at stop, "stalled" when the stop timed out.
  *
  * Lines the writer adds itself (audit.h formats them):
  *   {"seq":S,"ts":..,"event":"gap","from":S,"to":T,"reason":".."}
