@@ -52,6 +52,7 @@ enum {
 struct rec {
 	uint64_t seq;
 	uint64_t nlost;		/* > 0: gap marker */
+	uint64_t ts_ms;		/* gap marker: when the first was lost */
 	uint32_t len;		/* body bytes after the header */
 	uint32_t why;		/* gap marker: WHY_* bits */
 };
@@ -139,6 +140,7 @@ struct auditlog {
 	uint64_t gap_from, gap_to;	/* pending gap; gap_to 0: none */
 	uint32_t gap_why;
 	int gap_errno;
+	uint64_t gap_ts;		/* when its first seq was lost */
 	bool is_torn;			/* the file may end mid-line */
 	bool is_reopen_pending;		/* a reopen failed; retry */
 	uint64_t reserved_disk;		/* as last written */
@@ -402,13 +404,17 @@ chunk_start(struct auditlog *log)
  * chunk was flushed to make room.
  */
 static void
-add_gap(struct auditlog *log, uint64_t from, uint64_t to, uint32_t why)
+add_gap(struct auditlog *log, uint64_t from, uint64_t to, uint32_t why,
+    uint64_t ts_ms)
 {
 	if (log->gap_to == 0) {
 		log->gap_from = from;
 		log->gap_to = to;
 		log->gap_why = 0;
+		log->gap_ts = ts_ms;
 	}
+	if (ts_ms < log->gap_ts)
+		log->gap_ts = ts_ms;
 	if (from < log->gap_from)
 		log->gap_from = from;
 	if (to > log->gap_to)
@@ -443,7 +449,7 @@ chunk_failed(struct auditlog *log, size_t written, int why_errno)
 		if (log->meta[i].kind == LINE_BODY)
 			dropped++;
 	add_gap(log, log->meta[k].from, log->meta[log->nmeta - 1].to,
-	    WHY_WRITE);
+	    WHY_WRITE, now_ms());
 	log->gap_errno = why_errno;
 	if (k == 0) {
 		log->seq = log->chunk_seq;
@@ -512,7 +518,7 @@ emit(struct auditlog *log, const char *body, size_t len, uint64_t from,
 	    log->prev);
 	if (n == 0) {
 		/* Unreachable: submit bounds bodies to BODY_MAX. */
-		add_gap(log, from, to, WHY_INVALID);
+		add_gap(log, from, to, WHY_INVALID, now_ms());
 		return;
 	}
 	audit_hasher_hash(log->hasher, line, n, log->prev);
@@ -569,7 +575,8 @@ emit_gap(struct auditlog *log)
 	gap_reason(log, why, sizeof(why));
 	snprintf(members, sizeof(members), "\"from\":%" PRIu64 ",\"to\":%"
 	    PRIu64 ",\"reason\":\"%s\"", from, to, why);
-	n = audit_format_event(body, sizeof(body), now_ms(), "gap", members);
+	n = audit_format_event(body, sizeof(body), log->gap_ts, "gap",
+	    members);
 	emit(log, body, n, from, to, LINE_GAP);
 }
 
@@ -586,7 +593,8 @@ write_batch(struct auditlog *log, struct qbuf *batch)
 		if (!has_room(log))
 			chunk_flush(log);
 		if (r.nlost > 0) {
-			add_gap(log, r.seq, r.seq + r.nlost - 1, r.why);
+			add_gap(log, r.seq, r.seq + r.nlost - 1, r.why,
+			    r.ts_ms);
 			continue;
 		}
 		emit_gap(log);
@@ -773,6 +781,7 @@ drop_locked(struct auditlog *log, uint64_t seq, uint32_t why)
 	r.seq = seq;
 	r.nlost = 1;
 	r.why = why;
+	r.ts_ms = now_ms();
 	memcpy(b->data + b->used, &r, HDR);
 	b->gap_off = b->used;
 	b->used += HDR;
