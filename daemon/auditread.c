@@ -228,6 +228,9 @@ static const struct member top[] = {
 	{ "lists", 5, K_INT, F(lists), NULL },
 	{ "by", 2, K_STR, F(by), NULL },
 	{ "lost", 4, K_INT, F(lost), NULL },
+	{ "from", 4, K_INT, F(from), NULL },
+	{ "to", 2, K_INT, F(to), NULL },
+	{ "reason", 6, K_STR, F(reason), NULL },
 	END,
 };
 
@@ -698,6 +701,8 @@ static const struct auditread_rec blank = {
 	.entries = AUDITREAD_NONE,
 	.lists = AUDITREAD_NONE,
 	.lost = AUDITREAD_NONE,
+	.from = AUDITREAD_NONE,
+	.to = AUDITREAD_NONE,
 };
 
 static int
@@ -733,6 +738,8 @@ auditread_parse(const char *line, size_t len, struct auditread_rec *rec,
 		return bad(why, "no valid ts member");
 	if (rec->prev == NULL || !is_hash(rec->prev))
 		return bad(why, "no valid prev member");
+	if (rec->from > 0 && rec->to >= rec->from && rec->lost < 0)
+		rec->lost = rec->to - rec->from + 1;
 	return 0;
 }
 

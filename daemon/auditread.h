@@ -51,7 +51,9 @@ void auditread_close(struct auditread *r);
  * undone) and NUL-terminated, or NULL when the member is absent or null;
  * they point into buf.  Numbers are AUDITREAD_NONE when absent or null.
  * Blocked-attempt lines have event == NULL; event lines carry "policy"
- * (the new policy id), "previous", "entries", "lists", "by" or "lost".
+ * (the new policy id), "previous", "entries", "lists", "by"; gap lines
+ * "from", "to" and "reason" (lost is then set to to - from + 1) or, in
+ * logs of older versions, "lost".
  */
 struct auditread_rec {
 	uint64_t seq;
@@ -67,6 +69,8 @@ struct auditread_rec {
 	bool has_geo;
 	const char *previous, *by;			/* policy events */
 	int64_t entries, lists, lost;
+	int64_t from, to;		/* gap events: the seqs lost */
+	const char *reason;		/* gap events: why */
 	char buf[AUDIT_LINE_MAX + 1];
 };
 

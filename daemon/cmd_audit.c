@@ -278,22 +278,45 @@ check_link(struct verify *v, struct pos here, uint64_t seq,
 	return 0;
 }
 
+/* A gap line the daemon writes takes the first seq it stands for:
+ * {"seq":S,...,"event":"gap","from":S,"to":T,...}.  Returns the last
+ * seq the line accounts for, or 0 when from/to contradict its seq. */
+static uint64_t
+gap_end(const struct auditread_rec *rec)
+{
+	if (rec->event == NULL || strcmp(rec->event, "gap") != 0 ||
+	    (rec->from == AUDITREAD_NONE && rec->to == AUDITREAD_NONE))
+		return rec->seq;
+	if (rec->from != (int64_t)rec->seq || rec->to < rec->from)
+		return 0;
+	return (uint64_t)rec->to;
+}
+
 /* What a line says besides the chain: gaps, policies, time. */
 static void
 account(struct verify *v, struct pos here, const struct auditread_rec *rec)
 {
+	uint64_t n;
+
 	if (v->nlines == 1)
 		copy_ts(v->first_ts, rec->ts);
 	copy_ts(v->last_ts, rec->ts);
 	if (rec->policy != NULL)
 		note_policy(v, rec->policy);
-	if (rec->event != NULL && strcmp(rec->event, "gap") == 0) {
-		v->ngaps++;
-		v->lost += rec->lost > 0 ? (uint64_t)rec->lost : 0;
-		fprintf(stderr, "cordon: %s:%zu: gap event: %" PRId64
-		    " lines lost\n", here.file, here.line,
-		    rec->lost > 0 ? rec->lost : 0);
+	if (rec->event == NULL || strcmp(rec->event, "gap") != 0)
+		return;
+	v->ngaps++;
+	n = rec->lost > 0 ? (uint64_t)rec->lost : 0;
+	v->lost += n;
+	if (rec->from == AUDITREAD_NONE) {
+		fprintf(stderr, "cordon: %s:%zu: gap event: %" PRIu64
+		    " lines lost\n", here.file, here.line, n);
+		return;
 	}
+	fprintf(stderr, "cordon: %s:%zu: gap event: seq %" PRId64 "..%"
+	    PRId64 ", %" PRIu64 " line%s lost (%s)\n", here.file, here.line,
+	    rec->from, rec->to, n, n == 1 ? "" : "s",
+	    rec->reason != NULL ? rec->reason : "no reason given");
 }
 
 static int
@@ -327,11 +350,15 @@ on_verify_line(void *arg, const char *file, const struct auditread_line *ln)
 	}
 	if (check_link(v, here, seq, prev) == -1)
 		return -1;
+	if (gap_end(v->rec) == 0)
+		return problem(here, "altered: a gap line whose from/to do "
+		    "not start at its own seq %" PRIu64, seq);
 	v->nlines++;
 	v->has_last = true;
 	v->before = v->last;
 	v->last = here;
-	v->last_seq = seq;
+	/* The next line follows the last seq a gap line stands for. */
+	v->last_seq = gap_end(v->rec);
 	audit_hasher_hash(v->hasher, ln->text, ln->len, v->last_hash);
 	account(v, here, v->rec);
 	return 0;

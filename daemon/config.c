@@ -483,6 +483,8 @@ static const struct option options[] = {
 	{ "geoip", "asn_db", set_str, OFF(asn_db), "", 0, 0 },
 	{ "log", "blocked", set_str, OFF(log_blocked), "", 0, 0 },
 	{ "log", "queries", set_str, OFF(log_queries), "", 0, 0 },
+	{ "log", "state", set_str, OFF(log_state), "", 0, 0 },
+	{ "log", "sync", set_bool, OFF(log_sync), "yes", 0, 0 },
 	{ "log", "client_rate", set_u32, OFF(log_client_rate), "100", 0,
 	    10000000 },
 	{ "control", "http", set_str, OFF(control_http), "", 0, 0 },
@@ -670,6 +672,7 @@ config_load(const char *path, const char *resolv_conf, struct diag *d)
 	    resolve_path(&cfg->lists, dir) == -1 ||
 	    resolve_path(&cfg->log_blocked, dir) == -1 ||
 	    resolve_path(&cfg->log_queries, dir) == -1 ||
+	    resolve_path(&cfg->log_state, dir) == -1 ||
 	    resolve_path(&cfg->pidfile, dir) == -1 ||
 	    resolve_path(&cfg->country_db, dir) == -1 ||
 	    resolve_path(&cfg->asn_db, dir) == -1 ||

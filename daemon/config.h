@@ -70,6 +70,8 @@ struct config {
 	/* [log] */
 	char *log_blocked;		/* "" = none */
 	char *log_queries;		/* "" = none */
+	char *log_state;		/* "" = BLOCKED.state */
+	bool log_sync;			/* fdatasync each batch */
 	uint32_t log_client_rate;	/* blocked lines/s per client, then
 					 * one "suppressed" event; 0 = off */
 

@@ -272,19 +272,24 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 static int
 open_logs(struct daemon *d)
 {
+	struct auditlog_conf lc = { NULL, NULL, AUDIT_QUEUE_BYTES,
+	    d->cfg->log_sync };
 	char err[512];
 
 	if (d->cfg->log_blocked[0] != '\0') {
-		d->blocked_log = auditlog_open(d->cfg->log_blocked,
-		    AUDIT_QUEUE_BYTES, err, sizeof(err));
+		lc.path = d->cfg->log_blocked;
+		lc.state_path = d->cfg->log_state[0] != '\0' ?
+		    d->cfg->log_state : NULL;
+		d->blocked_log = auditlog_open(&lc, err, sizeof(err));
 		if (d->blocked_log == NULL) {
 			log_err("%s", err);
 			return -1;
 		}
 	}
 	if (d->cfg->log_queries[0] != '\0') {
-		d->query_log = auditlog_open(d->cfg->log_queries,
-		    AUDIT_QUEUE_BYTES, err, sizeof(err));
+		lc.path = d->cfg->log_queries;
+		lc.state_path = NULL;		/* QUERIES.state */
+		d->query_log = auditlog_open(&lc, err, sizeof(err));
 		if (d->query_log == NULL) {
 			log_err("%s", err);
 			return -1;
@@ -448,6 +453,8 @@ stop(struct daemon *d)
 	control_free(d->control);
 	loader_free(d->loader);
 	server_free(d->server);		/* workers first: they log */
+	auditlog_stop(d->blocked_log);	/* both at once: bounded time */
+	auditlog_stop(d->query_log);
 	auditlog_close(d->blocked_log);
 	auditlog_close(d->query_log);
 	for (i = 0; i < 4; i++)

@@ -106,8 +106,10 @@ def test_startup_event_line_is_chained_with_policy_id(cordond):
     lines, blocks = wait_blocks(cordond.audit, 1)
     events = [json.loads(ln) for ln in lines if '"event"' in ln]
     assert events, "no event line at start-up:\n%s" % "\n".join(lines)
-    first = json.loads(lines[0])
-    assert first.get("event") == "policy", lines[0]
+    # the start line, then the policy the run starts with
+    assert json.loads(lines[0]).get("event") == "start", lines[0]
+    first = json.loads(lines[1])
+    assert first.get("event") == "policy", lines[1]
     assert first["policy"] == blocks[0]["policy"]
     verify_chain(lines)
 

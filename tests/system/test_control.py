@@ -428,7 +428,8 @@ def test_metrics_upstream_timeouts_and_errors(start_cordond, short_dir,
 
 def test_metrics_policy_entries_and_info_follow_reload(ctl_cordond):
     d = ctl_cordond
-    start_event = [ln for ln in read_lines(d.audit, 1) if '"event"' in ln]
+    start_event = [ln for ln in read_lines(d.audit, 2)
+                   if '"event":"policy"' in ln]
     assert start_event, "no start-up event line"
     entries = int(re.search(r'"entries":(\d+)', start_event[0]).group(1))
     policy = re.search(r'"policy":"([0-9a-f]+)"', start_event[0]).group(1)

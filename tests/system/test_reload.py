@@ -67,12 +67,12 @@ def poll_blocked(d, stem, seconds=3.0):
 
 
 def policy_events(path, at_least=0, timeout=2.0):
-    """The event lines of the audit log, once there are at_least of them
-    (or timeout passed)."""
+    """The policy event lines of the audit log, once there are at_least
+    of them (or timeout passed)."""
     deadline = time.monotonic() + timeout
     while True:
         events = [json.loads(ln) for ln in read_lines(path, 0, 0)
-                  if '"event"' in ln]
+                  if '"event":"policy"' in ln]
         if len(events) >= at_least or time.monotonic() >= deadline:
             return events
         time.sleep(0.02)

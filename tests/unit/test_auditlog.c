@@ -1,8 +1,10 @@
 /*
  * test_auditlog: the writer thread end to end in a temporary directory:
  * numbering and chaining under concurrent submits, continuing an
- * existing file, reopening after rotation, refusing a torn file, gap
- * lines for a full queue and a full disk, and flushing on close.
+ * existing file, reopening after rotation, cutting a torn last line,
+ * gap lines with exact seq ranges for a full queue, invalid bodies, a
+ * full disk and an unclean stop, start and stop lines, the state file
+ * (chain head and reserved mark) and a close bounded on a stalled disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +31,15 @@ static void
 path_in_dir(char *buf, size_t size, const char *dir, const char *name)
 {
 	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+static uint64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void
@@ -77,11 +89,16 @@ write_file(const char *path, const char *text)
 
 /* What a log holds, as checked by check_chain(). */
 struct readback {
-	uint64_t seq;			/* last seq seen */
+	uint64_t seq;			/* last seq seen (a gap's "to") */
 	char prev[AUDIT_HEXLEN + 1];	/* hash of the last line seen */
 	size_t nbodies;			/* lines with "t" and "i" */
 	size_t ngaps;
-	uint64_t lost;			/* sum of the gaps' "lost" */
+	uint64_t lost;			/* seqs inside gap lines */
+	uint64_t gap_from, gap_to;	/* of the last gap line */
+	char gap_reason[128];
+	size_t nstarts, nstops;
+	char previous[16];		/* of the last start line */
+	long torn;			/* of the last start line, or -1 */
 	int next_i[NTHREADS];		/* per thread: next "i" expected */
 	bool is_ok;
 };
@@ -91,7 +108,49 @@ readback_init(struct readback *rb)
 {
 	memset(rb, 0, sizeof(*rb));
 	memcpy(rb->prev, AUDIT_GENESIS, sizeof(rb->prev));
+	rb->torn = -1;
 	rb->is_ok = true;
+}
+
+/* A gap line: {"seq":S,...,"event":"gap","from":S,"to":T,"reason":..}. */
+static void
+check_gap(struct readback *rb, const char *what, const char *line,
+    uint64_t seq)
+{
+	const char *p = strstr(line, "\"from\":");
+	const char *q = strstr(line, "\"reason\":\"");
+	uint64_t from = 0, to = 0;
+
+	if (p == NULL || sscanf(p, "\"from\":%" SCNu64 ",\"to\":%" SCNu64,
+	    &from, &to) != 2 || from != seq || to < from || q == NULL) {
+		CHECK(false, "%s: bad gap line %s", what, line);
+		rb->is_ok = false;
+		return;
+	}
+	rb->ngaps++;
+	rb->lost += to - from + 1;
+	rb->gap_from = from;
+	rb->gap_to = to;
+	rb->seq = to;
+	sscanf(q + 10, "%127[^\"]", rb->gap_reason);
+}
+
+static void
+check_event(struct readback *rb, const char *line)
+{
+	const char *p;
+
+	if (strstr(line, "\"event\":\"stop\"") != NULL) {
+		rb->nstops++;
+		return;
+	}
+	rb->nstarts++;
+	rb->torn = -1;
+	rb->previous[0] = '\0';
+	if ((p = strstr(line, "\"previous\":\"")) != NULL)
+		sscanf(p + 12, "%15[a-z]", rb->previous);
+	if ((p = strstr(line, "\"torn\":")) != NULL)
+		rb->torn = strtol(p + 7, NULL, 10);
 }
 
 static void
@@ -112,18 +171,24 @@ check_line(struct readback *rb, const char *what, const char *text,
 	memcpy(line, text, len);
 	line[len] = '\0';
 	if (audit_parse_chain(line, len, &seq, prev) != 0 ||
-	    seq != rb->seq + 1 || strcmp(prev, rb->prev) != 0) {
+	    (rb->seq != 0 && seq != rb->seq + 1) ||
+	    strcmp(prev, rb->prev) != 0) {
 		CHECK(false, "%s: line after seq %" PRIu64 " breaks the "
 		    "chain: %s", what, rb->seq, line);
 		rb->is_ok = false;
 	}
 	rb->seq = seq;
 	audit_hash(line, len, rb->prev);
-	if ((p = strstr(line, "\"event\":\"gap\",\"lost\":")) != NULL) {
-		rb->ngaps++;
-		rb->lost += strtoull(p + 21, NULL, 10);
+	if (strstr(line, "\"event\":\"gap\"") != NULL) {
+		check_gap(rb, what, line, seq);
 		return;
 	}
+	if (strstr(line, "\"event\":\"st") != NULL) {
+		check_event(rb, line);
+		return;
+	}
+	if (strstr(line, ",\"a\":1,") != NULL)
+		return;			/* written by a test, not the writer */
 	if ((p = strstr(line, "\"t\":")) == NULL ||
 	    sscanf(p, "\"t\":%d,\"i\":%d", &t, &i) != 2 || t < 0 ||
 	    t >= NTHREADS) {
@@ -182,13 +247,33 @@ make_body(char *buf, size_t size, int t, int i)
 }
 
 static struct auditlog *
+open_conf(const char *path, const char *state, size_t queue, char *err,
+    size_t errlen)
+{
+	struct auditlog_conf conf = { path, state, queue, true };
+
+	return auditlog_open(&conf, err, errlen);
+}
+
+static struct auditlog *
 open_ok(const char *what, const char *path, size_t queue)
 {
 	char err[256] = "";
-	struct auditlog *log = auditlog_open(path, queue, err, sizeof(err));
+	struct auditlog *log = open_conf(path, NULL, queue, err, sizeof(err));
 
 	CHECK(log != NULL, "%s: open %s: %s", what, path, err);
 	return log;
+}
+
+/* Removes path and its state file. */
+static void
+unlink_log(const char *path)
+{
+	char state[256];
+
+	snprintf(state, sizeof(state), "%s.state", path);
+	unlink(path);
+	unlink(state);
 }
 
 /* Submits n bodies of thread t from i0; returns how many were refused. */
@@ -263,27 +348,34 @@ test_threads(const char *dir)
 		CHECK(args[t].refused == 0, "threads: %d refused in thread %d",
 		    args[t].refused, t);
 	}
-	CHECK(wait_written(log, NTHREADS * PER_THREAD), "threads: slow");
+	/* The start line, then every body. */
+	CHECK(wait_written(log, NTHREADS * PER_THREAD + 1), "threads: slow");
 	auditlog_get_stats(log, &st);
-	CHECK(st.written == NTHREADS * PER_THREAD && st.dropped == 0 &&
-	    st.seq == NTHREADS * PER_THREAD, "threads: stats %" PRIu64
+	/* Four threads flat out may outrun the reserved mark (overrun);
+	 * a resolver does not, see test_reserve. */
+	CHECK(st.written == NTHREADS * PER_THREAD + 1 && st.dropped == 0 &&
+	    st.seq == NTHREADS * PER_THREAD + 1, "threads: %" PRIu64
 	    " written %" PRIu64 " dropped seq %" PRIu64, st.written,
 	    st.dropped, st.seq);
 	auditlog_close(log);
 
 	readback_init(&rb);
 	check_file(&rb, "threads", path);
-	CHECK(rb.seq == NTHREADS * PER_THREAD, "threads: last seq %" PRIu64,
-	    rb.seq);
-	CHECK(rb.nbodies == NTHREADS * PER_THREAD && rb.ngaps == 0,
-	    "threads: %zu bodies %zu gaps", rb.nbodies, rb.ngaps);
+	CHECK(rb.seq == NTHREADS * PER_THREAD + 2, "threads: last seq %"
+	    PRIu64, rb.seq);
+	CHECK(rb.nbodies == NTHREADS * PER_THREAD && rb.ngaps == 0 &&
+	    rb.nstarts == 1 && rb.nstops == 1, "threads: %zu bodies %zu gaps",
+	    rb.nbodies, rb.ngaps);
+	CHECK_STR(rb.previous, "new", "threads: first start");
 	for (t = 0; t < NTHREADS; t++)
 		CHECK(rb.next_i[t] == PER_THREAD, "threads: thread %d ends "
 		    "at %d", t, rb.next_i[t]);
-	unlink(path);
+	unlink_log(path);
 }
 
-/* Reopening an existing file continues seq and the chain in it. */
+/* Reopening an existing file continues seq and the chain in it; each
+ * run adds a start line saying the last one stopped cleanly, and a stop
+ * line. */
 static void
 test_continue(const char *dir)
 {
@@ -294,6 +386,7 @@ test_continue(const char *dir)
 	char path[128];
 	size_t r;
 	int total = 0;
+	uint64_t seq = 0;
 
 	path_in_dir(path, sizeof(path), dir, "continue.log");
 	for (r = 0; r < sizeof(rounds) / sizeof(rounds[0]); r++) {
@@ -301,18 +394,21 @@ test_continue(const char *dir)
 		if (log == NULL)
 			return;
 		auditlog_get_stats(log, &st);
-		CHECK(st.seq == (uint64_t)total, "continue round %zu: opened "
-		    "at seq %" PRIu64 ", want %d", r, st.seq, total);
+		CHECK(st.seq == seq, "continue round %zu: opened at seq %"
+		    PRIu64 ", want %" PRIu64, r, st.seq, seq);
 		submit_n(log, 0, total, rounds[r]);
 		total += rounds[r];
+		seq += (uint64_t)rounds[r] + 2;
 		auditlog_close(log);
 	}
 	readback_init(&rb);
 	check_file(&rb, "continue", path);
-	CHECK(rb.seq == (uint64_t)total && rb.nbodies == (size_t)total,
+	CHECK(rb.seq == seq && rb.nbodies == (size_t)total &&
+	    rb.nstarts == 4 && rb.nstops == 4 && rb.ngaps == 0,
 	    "continue: seq %" PRIu64 ", %zu bodies, want %d", rb.seq,
 	    rb.nbodies, total);
-	unlink(path);
+	CHECK_STR(rb.previous, "clean", "continue: last start");
+	unlink_log(path);
 }
 
 /* logrotate: rename, reopen; seq and chain run on into the new file. */
@@ -330,11 +426,11 @@ test_rotate(const char *dir)
 	if (log == NULL)
 		return;
 	submit_n(log, 0, 0, 100);
-	CHECK(wait_written(log, 100), "rotate: slow");
+	CHECK(wait_written(log, 101), "rotate: slow");
 	rename(path, older);
 	auditlog_reopen(log);
 	submit_n(log, 0, 100, 50);
-	CHECK(wait_written(log, 150), "rotate: slow");
+	CHECK(wait_written(log, 151), "rotate: slow");
 	rename(path, old);
 	auditlog_reopen(log);
 	auditlog_reopen(log);
@@ -343,16 +439,103 @@ test_rotate(const char *dir)
 
 	readback_init(&rb);
 	check_file(&rb, "rotate .2", older);
-	CHECK(rb.seq == 100, "rotate: .2 ends at %" PRIu64, rb.seq);
+	CHECK(rb.seq == 101, "rotate: .2 ends at %" PRIu64, rb.seq);
 	check_file(&rb, "rotate .1", old);
-	CHECK(rb.seq == 150, "rotate: .1 ends at %" PRIu64, rb.seq);
+	CHECK(rb.seq == 151, "rotate: .1 ends at %" PRIu64, rb.seq);
 	check_file(&rb, "rotate", path);
-	CHECK(rb.seq == 175 && rb.nbodies == 175 && rb.is_ok,
+	CHECK(rb.seq == 177 && rb.nbodies == 175 && rb.is_ok,
 	    "rotate: ends at %" PRIu64 " with %zu bodies", rb.seq,
 	    rb.nbodies);
-	unlink(path);
+	unlink_log(path);
 	unlink(old);
 	unlink(older);
+}
+
+/* Reads a state file: returns the fields matched (4 when whole). */
+static int
+read_state(const char *path, uint64_t *seq, char hash[65],
+    uint64_t *reserved, char run[16])
+{
+	size_t len;
+	char *data = slurp(path, &len);
+	int n;
+
+	if (data == NULL)
+		return 0;
+	n = sscanf(data, "{\"seq\":%" SCNu64 ",\"hash\":\"%64[0-9a-f]\","
+	    "\"reserved\":%" SCNu64 ",\"run\":\"%15[a-z]\"}", seq, hash,
+	    reserved, run);
+	free(data);
+	return n;
+}
+
+static void
+write_state(const char *path, uint64_t seq, const char *hash,
+    uint64_t reserved, const char *run)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "{\"seq\":%" PRIu64 ",\"hash\":\"%s\","
+	    "\"reserved\":%" PRIu64 ",\"run\":\"%s\"}\n", seq, hash,
+	    reserved, run);
+	write_file(path, buf);
+}
+
+/* A torn last line is cut off and recorded; the daemon still starts. */
+static void
+test_torn(const char *dir)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		uint64_t seq;		/* head after the cut */
+		long torn;		/* bytes cut; -2: all of text */
+		uint64_t gap_to;	/* 0: no gap */
+	} cases[] = {
+		{ "empty", "", 0, -1, 0 },
+		{ "one line",
+		  "{\"seq\":9,\"a\":1,\"prev\":\"" AUDIT_GENESIS "\"}\n",
+		  9, -1, 0 },
+		{ "torn only line",
+		  "{\"seq\":1,\"a\":1,\"prev\":\"" AUDIT_GENESIS "\"}", 0, -2,
+		  1 },
+		{ "torn second line",
+		  "{\"seq\":1,\"a\":1,\"prev\":\"" AUDIT_GENESIS "\"}\n"
+		  "{\"seq\":2,\"a\":", 1, 13, 2 },
+		{ "torn seq digits", "{\"seq\":", 0, 7, 0 },
+	};
+	struct auditlog_stats st;
+	struct readback rb;
+	struct auditlog *log;
+	char path[128], err[256];
+	size_t i;
+
+	path_in_dir(path, sizeof(path), dir, "torn.log");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unlink_log(path);
+		write_file(path, cases[i].text);
+		err[0] = '\0';
+		log = open_conf(path, NULL, 1 << 16, err, sizeof(err));
+		CHECK(log != NULL, "torn %s: %s", cases[i].name, err);
+		if (log == NULL)
+			continue;
+		auditlog_get_stats(log, &st);
+		CHECK(st.seq == cases[i].seq, "torn %s: seq %" PRIu64,
+		    cases[i].name, st.seq);
+		auditlog_close(log);
+		readback_init(&rb);
+		check_file(&rb, cases[i].name, path);
+		CHECK(rb.is_ok && rb.torn == (cases[i].torn == -2 ?
+		    (long)strlen(cases[i].text) : cases[i].torn),
+		    "torn %s: torn %ld", cases[i].name, rb.torn);
+		CHECK(rb.ngaps == (cases[i].gap_to ? 1u : 0u) &&
+		    (cases[i].gap_to == 0 || (rb.gap_to == cases[i].gap_to &&
+		    rb.gap_from == cases[i].seq + 1)), "torn %s: %zu gaps, to %"
+		    PRIu64, cases[i].name, rb.ngaps, rb.gap_to);
+		CHECK_STR(rb.previous, cases[i].seq > 0 || cases[i].torn != -1 ?
+		    "unclean" : "new", "torn %s", cases[i].name);
+	}
+	unlink_log(path);
 }
 
 static void
@@ -361,52 +544,196 @@ test_refuse(const char *dir)
 	static const struct {
 		const char *name;
 		const char *text;
-		const char *want_err;	/* NULL: opens */
-		uint64_t seq;
+		const char *want_err;
 	} cases[] = {
-		{ "empty", "", NULL, 0 },
-		{ "one line",
-		  "{\"seq\":9,\"a\":1,\"prev\":\"" AUDIT_GENESIS "\"}\n",
-		  NULL, 9 },
-		{ "torn only line",
-		  "{\"seq\":1,\"a\":1,\"prev\":\"" AUDIT_GENESIS "\"}",
-		  "torn", 0 },
-		{ "torn second line",
-		  "{\"seq\":1,\"a\":1,\"prev\":\"" AUDIT_GENESIS "\"}\n"
-		  "{\"seq\":2,\"a\":", "torn", 0 },
-		{ "not audit", "hello\n", "not a chained audit line", 0 },
+		{ "not audit", "hello\n", "not a chained audit line" },
 		{ "blank last line",
 		  "{\"seq\":1,\"a\":1,\"prev\":\"" AUDIT_GENESIS "\"}\n\n",
-		  "not a chained audit line", 0 },
+		  "not a chained audit line" },
 	};
-	struct auditlog_stats st;
 	struct auditlog *log;
-	char path[128], err[256];
+	char path[128], err[256], big[AUDIT_LINE_MAX + 100];
 	size_t i;
 
 	path_in_dir(path, sizeof(path), dir, "refuse.log");
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		write_file(path, cases[i].text);
 		err[0] = '\0';
-		log = auditlog_open(path, 1 << 16, err, sizeof(err));
-		if (cases[i].want_err == NULL) {
-			CHECK(log != NULL, "refuse %s: %s", cases[i].name,
-			    err);
-			if (log == NULL)
-				continue;
-			auditlog_get_stats(log, &st);
-			CHECK(st.seq == cases[i].seq, "refuse %s: seq %"
-			    PRIu64, cases[i].name, st.seq);
-			auditlog_close(log);
-			continue;
-		}
+		log = open_conf(path, NULL, 1 << 16, err, sizeof(err));
 		CHECK(log == NULL, "refuse %s: opened", cases[i].name);
 		auditlog_close(log);
 		CHECK(strstr(err, cases[i].want_err) != NULL &&
 		    strstr(err, path) != NULL, "refuse %s: error \"%s\"",
 		    cases[i].name, err);
 	}
-	unlink(path);
+	/* A "torn line" longer than any line cordond writes is not one. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	write_file(path, big);
+	log = open_conf(path, NULL, 1 << 16, err, sizeof(err));
+	CHECK(log == NULL && strstr(err, "without a newline") != NULL,
+	    "refuse long fragment: %s", err);
+	auditlog_close(log);
+	unlink_log(path);
+}
+
+/* Checks both files from scratch. */
+static void
+recheck(struct readback *rb, const char *what, const char *a, const char *b)
+{
+	readback_init(rb);
+	check_file(rb, what, a);
+	check_file(rb, what, b);
+}
+
+/* The state file: head and mark after a clean stop, the head carried
+ * over when the live file is gone, the gap an unclean stop owes. */
+static void
+test_state(const char *dir)
+{
+	struct auditlog_stats st;
+	struct readback rb;
+	struct auditlog *log;
+	char path[128], state[160], moved[128], hash[65], run[16];
+	char last_hash[AUDIT_HEXLEN + 1];
+	uint64_t seq, reserved;
+
+	path_in_dir(path, sizeof(path), dir, "state.log");
+	path_in_dir(moved, sizeof(moved), dir, "state.log.1");
+	snprintf(state, sizeof(state), "%s.state", path);
+	log = open_ok("state", path, 1 << 20);
+	if (log == NULL)
+		return;
+	CHECK(read_state(state, &seq, hash, &reserved, run) == 4 &&
+	    strcmp(run, "running") == 0 && reserved >= 4096,
+	    "state: while running: %s %" PRIu64, run, reserved);
+	submit_n(log, 0, 0, 10);
+	auditlog_close(log);
+	readback_init(&rb);
+	check_file(&rb, "state", path);
+	memcpy(last_hash, rb.prev, sizeof(last_hash));
+	CHECK(read_state(state, &seq, hash, &reserved, run) == 4 &&
+	    seq == 12 && reserved == 12 && strcmp(run, "clean") == 0 &&
+	    strcmp(hash, rb.prev) == 0, "state: after a clean stop: %"
+	    PRIu64 " %" PRIu64 " %s", seq, reserved, run);
+
+	/* The live file rotated away: the chain goes on from the state. */
+	rename(path, moved);
+	log = open_ok("state moved", path, 1 << 20);
+	if (log == NULL)
+		return;
+	auditlog_get_stats(log, &st);
+	CHECK(st.seq == 12, "state moved: opened at %" PRIu64, st.seq);
+	submit_n(log, 0, 10, 1);
+	auditlog_close(log);
+	recheck(&rb, "state moved", moved, path);
+	CHECK(rb.is_ok && rb.seq == 15 && rb.nstarts == 2 && rb.ngaps == 0,
+	    "state moved: seq %" PRIu64, rb.seq);
+	CHECK_STR(rb.previous, "clean", "state moved");
+
+	/* A crash while running: head + 1 .. the mark is a gap. */
+	write_state(state, 15, rb.prev, 4000, "running");
+	log = open_ok("state unclean", path, 1 << 20);
+	if (log == NULL)
+		return;
+	auditlog_close(log);
+	recheck(&rb, "state unclean", moved, path);
+	CHECK(rb.is_ok && rb.ngaps == 1 && rb.gap_from == 16 &&
+	    rb.gap_to == 4000 && rb.seq == 4002, "state unclean: gap %"
+	    PRIu64 "..%" PRIu64 " seq %" PRIu64, rb.gap_from, rb.gap_to,
+	    rb.seq);
+	CHECK_STR(rb.gap_reason, "unclean stop", "state unclean");
+	CHECK_STR(rb.previous, "unclean", "state unclean");
+
+	/* A stop that timed out on a stalled disk. */
+	write_state(state, 4002, rb.prev, 4010, "stalled");
+	log = open_ok("state stalled", path, 1 << 20);
+	auditlog_close(log);
+	recheck(&rb, "state stalled", moved, path);
+	CHECK(rb.is_ok && rb.ngaps == 2 && rb.gap_from == 4003 &&
+	    rb.gap_to == 4010, "state stalled: gap %" PRIu64 "..%" PRIu64,
+	    rb.gap_from, rb.gap_to);
+	CHECK_STR(rb.gap_reason, "not written at stop (disk stalled)",
+	    "state stalled");
+
+	/* The file went on past the state (a crash between state writes):
+	 * the file's head wins, and a mark below it means no gap. */
+	write_state(state, 5, AUDIT_GENESIS, 10, "running");
+	log = open_ok("state behind", path, 1 << 20);
+	auditlog_get_stats(log, &st);
+	CHECK(st.seq == 4012, "state behind: opened at %" PRIu64, st.seq);
+	auditlog_close(log);
+	recheck(&rb, "state behind", moved, path);
+	CHECK(rb.is_ok && rb.ngaps == 2, "state behind: %zu gaps",
+	    rb.ngaps);
+	CHECK_STR(rb.previous, "unclean", "state behind");
+
+	/* An unreadable state file: unclean, the file's head. */
+	write_file(state, "garbage\n");
+	log = open_ok("state garbage", path, 1 << 20);
+	auditlog_close(log);
+	recheck(&rb, "state garbage", moved, path);
+	CHECK(rb.is_ok, "state garbage: chain");
+	CHECK_STR(rb.previous, "unclean", "state garbage");
+
+	/* A state file that cannot be written refuses the open. */
+	{
+		char err[256] = "";
+		struct auditlog *bad = open_conf(path,
+		    "/nonexistent/dir/x.state", 1 << 16, err, sizeof(err));
+
+		CHECK(bad == NULL && strstr(err, "state file") != NULL,
+		    "state unwritable: %s", err);
+		auditlog_close(bad);
+	}
+	unlink_log(path);
+	unlink(moved);
+}
+
+/* The mark stays ahead of every seq handed out under a flood. */
+static void
+test_reserve(const char *dir)
+{
+	struct auditlog_stats st;
+	struct auditlog *log;
+	char path[128], state[160], hash[65], run[16];
+	uint64_t seq, reserved;
+	int k;
+
+	path_in_dir(path, sizeof(path), dir, "reserve.log");
+	snprintf(state, sizeof(state), "%s.state", path);
+	log = open_ok("reserve", path, 8 << 20);
+	if (log == NULL)
+		return;
+	/* 50,000 lines a second, above a busy resolver's blocked rate. */
+	for (k = 0; k < 60; k++) {
+		submit_n(log, 0, k * 500, 500);
+		sleep_ms(10);
+	}
+	CHECK(wait_written(log, 30001), "reserve: slow");
+	sleep_ms(100);
+	auditlog_get_stats(log, &st);
+	CHECK(read_state(state, &seq, hash, &reserved, run) == 4 &&
+	    reserved > 30001 && st.overrun == 0, "reserve: mark %" PRIu64
+	    " overrun %" PRIu64, reserved, st.overrun);
+	/* The step grew under the flood; once it is over the mark comes
+	 * back down, but never below a seq handed out. */
+	CHECK(reserved - 30001 > 4096, "reserve: the step did not grow: %"
+	    PRIu64, reserved);
+	sleep_ms(2100);
+	submit_n(log, 0, 30000, 1);
+	CHECK(wait_written(log, 30002), "reserve: slow");
+	sleep_ms(50);
+	{
+		uint64_t flood_mark = reserved;
+
+		CHECK(read_state(state, &seq, hash, &reserved, run) == 4 &&
+		    reserved < flood_mark && reserved >= 30002 + 4096,
+		    "reserve: after the flood %" PRIu64 ", then %" PRIu64,
+		    flood_mark, reserved);
+	}
+	auditlog_close(log);
+	unlink_log(path);
 }
 
 struct fifo_reader {
@@ -444,7 +771,8 @@ read_fifo(void *p)
 /*
  * A FIFO nobody reads stalls the writer like a hung disk: the pipe
  * fills, the writer blocks, the queue fills and submits are refused.
- * The refused bodies must show up as one gap line with the right count.
+ * The refused bodies must show up as gap lines naming exactly their
+ * seqs.
  */
 static void
 test_queue_full(const char *dir)
@@ -486,20 +814,25 @@ test_queue_full(const char *dir)
 
 	readback_init(&rb);
 	check_chain(&rb, "queue full", r.data, r.len);
-	CHECK(rb.nbodies == (size_t)accepted, "queue full: %zu bodies, "
-	    "%d accepted", rb.nbodies, accepted);
-	CHECK(rb.ngaps >= 1 && rb.lost == 37, "queue full: %zu gaps lost %"
-	    PRIu64, rb.ngaps, rb.lost);
-	CHECK(rb.seq == (uint64_t)accepted + rb.ngaps, "queue full: seq %"
-	    PRIu64, rb.seq);
+	CHECK(rb.is_ok && rb.nbodies == (size_t)accepted, "queue full: %zu "
+	    "bodies, %d accepted", rb.nbodies, accepted);
+	/* Refused in a row at the end: one gap, exactly their seqs. */
+	CHECK(rb.ngaps == 1 && rb.lost == 37 &&
+	    rb.gap_from == (uint64_t)accepted + 2 &&
+	    rb.gap_to == (uint64_t)accepted + 38, "queue full: %zu gaps lost %"
+	    PRIu64 " %" PRIu64 "..%" PRIu64, rb.ngaps, rb.lost, rb.gap_from,
+	    rb.gap_to);
+	CHECK_STR(rb.gap_reason, "queue full", "queue full");
+	CHECK(rb.seq == (uint64_t)accepted + 39 && rb.nstops == 1,
+	    "queue full: seq %" PRIu64, rb.seq);
 	free(r.data);
-	unlink(path);
+	unlink_log(path);
 }
 
 /*
  * A full disk: the log is a symlink to /dev/full, so every write fails
- * with ENOSPC.  The bodies count as dropped, seq does not advance, and
- * after a reopen onto a real file a gap line opens the chain.
+ * with ENOSPC.  The lines count as dropped, and after a reopen onto a
+ * real file one gap line holds every seq lost, the start line's too.
  */
 static void
 test_disk_full(const char *dir)
@@ -528,11 +861,11 @@ test_disk_full(const char *dir)
 	submit_n(log, 0, 0, 5);
 	for (k = 0; k < 200; k++) {
 		auditlog_get_stats(log, &st);
-		if (st.dropped >= 5)
+		if (st.dropped >= 6)
 			break;
 		sleep_ms(10);
 	}
-	CHECK(st.dropped == 5 && st.written == 0 && st.seq == 0,
+	CHECK(st.dropped == 6 && st.written == 0 && st.seq == 0,
 	    "disk full: dropped %" PRIu64 " written %" PRIu64 " seq %" PRIu64,
 	    st.dropped, st.written, st.seq);
 	unlink(path);
@@ -544,14 +877,17 @@ test_disk_full(const char *dir)
 
 	readback_init(&rb);
 	check_file(&rb, "disk full", real);
-	CHECK(rb.ngaps == 1 && rb.lost == 5 && rb.nbodies == 3 &&
-	    rb.seq == 4, "disk full: %zu gaps lost %" PRIu64 ", %zu bodies, "
-	    "seq %" PRIu64, rb.ngaps, rb.lost, rb.nbodies, rb.seq);
-	unlink(path);
+	CHECK(rb.is_ok && rb.ngaps == 1 && rb.gap_from == 1 &&
+	    rb.gap_to == 6 && rb.nbodies == 3 && rb.seq == 10,
+	    "disk full: %zu gaps %" PRIu64 "..%" PRIu64 ", %zu bodies, seq %"
+	    PRIu64, rb.ngaps, rb.gap_from, rb.gap_to, rb.nbodies, rb.seq);
+	CHECK_STR(rb.gap_reason, "write error: No space left on device",
+	    "disk full");
+	unlink_log(path);
 	unlink(real);
 }
 
-/* Bodies the writer must not accept become a counted gap, not a line. */
+/* Bodies the writer must not accept become a gap, not a line. */
 static void
 test_bad_body(const char *dir)
 {
@@ -578,11 +914,11 @@ test_bad_body(const char *dir)
 	readback_init(&rb);
 	check_file(&rb, "bad body", path);
 	/* One gap line, or two if the writer ran between the refusals. */
-	CHECK(rb.nbodies == 4 && rb.ngaps >= 1 && rb.lost == 2 &&
-	    rb.seq == 4 + rb.ngaps,
-	    "bad body: %zu bodies %zu gaps lost %" PRIu64,
+	CHECK(rb.is_ok && rb.nbodies == 4 && rb.ngaps >= 1 && rb.lost == 2 &&
+	    rb.seq == 8, "bad body: %zu bodies %zu gaps lost %" PRIu64,
 	    rb.nbodies, rb.ngaps, rb.lost);
-	unlink(path);
+	CHECK_STR(rb.gap_reason, "invalid line", "bad body");
+	unlink_log(path);
 }
 
 /* A line reaches the file well within a second, without a close. */
@@ -591,6 +927,7 @@ test_latency(const char *dir)
 {
 	struct auditlog *log;
 	struct stat st;
+	off_t start_size = 0;
 	char path[128];
 	int k;
 
@@ -598,15 +935,18 @@ test_latency(const char *dir)
 	log = open_ok("latency", path, 1 << 16);
 	if (log == NULL)
 		return;
+	CHECK(wait_written(log, 1), "latency: no start line");
+	if (stat(path, &st) == 0)
+		start_size = st.st_size;
 	submit_n(log, 0, 0, 1);
 	for (k = 0; k < 100; k++) {
-		if (stat(path, &st) == 0 && st.st_size > 0)
+		if (stat(path, &st) == 0 && st.st_size > start_size)
 			break;
 		sleep_ms(10);
 	}
 	CHECK(k < 100, "latency: nothing written after 1 s");
 	auditlog_close(log);
-	unlink(path);
+	unlink_log(path);
 }
 
 /* close() writes everything queued, however recently. */
@@ -625,9 +965,74 @@ test_close_flushes(const char *dir)
 	auditlog_close(log);
 	readback_init(&rb);
 	check_file(&rb, "flush", path);
-	CHECK(rb.nbodies == 10000 && rb.seq == 10000,
+	CHECK(rb.nbodies == 10000 && rb.seq == 10002 && rb.nstops == 1,
 	    "flush: %zu bodies, seq %" PRIu64, rb.nbodies, rb.seq);
+	unlink_log(path);
+}
+
+/*
+ * close() on a stalled disk (a FIFO nobody reads) returns within a few
+ * seconds and leaves "stalled" with the exact seqs handed out in the
+ * state file.  In a child process: the stuck writer and its memory are
+ * left to the process's end, which _exit() reaches without the leak
+ * checker.
+ */
+static void
+test_stalled_close(const char *dir)
+{
+	char path[128], state[160], hash[65], run[16];
+	uint64_t seq = 0, reserved = 0, start;
+	struct auditlog *log;
+	pid_t pid;
+	int status = 0;
+
+	path_in_dir(path, sizeof(path), dir, "stall");
+	snprintf(state, sizeof(state), "%s.state", path);
+	if (mkfifo(path, 0600) != 0) {
+		CHECK(false, "stall: mkfifo: %s", strerror(errno));
+		return;
+	}
+	fflush(NULL);
+	start = clock_ms();
+	pid = fork();
+	if (pid == 0) {
+		log = open_ok("stall", path, 1 << 20);
+		if (log == NULL)
+			_exit(2);
+		submit_n(log, 0, 0, 3000);	/* far more than a pipe holds */
+		auditlog_close(log);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stall: child "
+	    "status %d", status);
+	CHECK(clock_ms() - start < 5000, "stall: close took %" PRIu64 " ms",
+	    clock_ms() - start);
+	CHECK(read_state(state, &seq, hash, &reserved, run) == 4 &&
+	    strcmp(run, "stalled") == 0 && reserved == 3001 && seq < 3001,
+	    "stall: state %" PRIu64 " %" PRIu64 " %s", seq, reserved, run);
+	/* The next start owes exactly seq + 1 .. 3001 (the last body). */
 	unlink(path);
+	log = open_ok("stall restart", path, 1 << 16);
+	auditlog_close(log);
+	{
+		struct readback rb;
+		size_t len;
+		char *data = slurp(path, &len);
+
+		readback_init(&rb);
+		rb.seq = seq;
+		memcpy(rb.prev, hash, sizeof(rb.prev));
+		if (data != NULL)
+			check_chain(&rb, "stall restart", data, len);
+		free(data);
+		CHECK(rb.is_ok && rb.ngaps == 1 && rb.gap_from == seq + 1 &&
+		    rb.gap_to == 3001, "stall restart: gap %" PRIu64 "..%"
+		    PRIu64, rb.gap_from, rb.gap_to);
+		CHECK_STR(rb.gap_reason, "not written at stop (disk stalled)",
+		    "stall restart");
+	}
+	unlink_log(path);
 }
 
 int
@@ -644,12 +1049,16 @@ main(void)
 	test_threads(dir);
 	test_continue(dir);
 	test_rotate(dir);
+	test_torn(dir);
 	test_refuse(dir);
+	test_state(dir);
+	test_reserve(dir);
 	test_queue_full(dir);
 	test_disk_full(dir);
 	test_bad_body(dir);
 	test_latency(dir);
 	test_close_flushes(dir);
+	test_stalled_close(dir);
 	if (rmdir(dir) != 0)
 		CHECK(false, "%s left files behind", dir);
 	return unit_exit();

@@ -91,6 +91,22 @@ test_event_lines(void)
 	    "\"event\":\"gap\",\"lost\":42," PREV) == 0, "gap event");
 	CHECK_STR(rec.event, "gap", "gap");
 	CHECK(rec.lost == 42, "lost %" PRId64, rec.lost);
+	CHECK(rec.from == AUDITREAD_NONE && rec.to == AUDITREAD_NONE &&
+	    rec.reason == NULL, "old gap line has no range");
+	/* A gap line of today's writer: from..to, lost follows from it. */
+	CHECK(parse("{\"seq\":10,\"ts\":\"2026-11-23T06:00:03.000Z\","
+	    "\"event\":\"gap\",\"from\":10,\"to\":4105,\"reason\":"
+	    "\"unclean stop\"," PREV) == 0, "ranged gap event");
+	CHECK(rec.from == 10 && rec.to == 4105 && rec.lost == 4096,
+	    "range %" PRId64 "..%" PRId64 " lost %" PRId64, rec.from, rec.to,
+	    rec.lost);
+	CHECK_STR(rec.reason, "unclean stop", "reason");
+	CHECK(parse("{\"seq\":4106,\"ts\":\"2026-11-23T06:00:03.000Z\","
+	    "\"event\":\"start\",\"previous\":\"unclean\",\"torn\":24,"
+	    PREV) == 0, "start event");
+	CHECK_STR(rec.previous, "unclean", "start previous");
+	CHECK(rec.from == AUDITREAD_NONE && rec.lost == AUDITREAD_NONE,
+	    "no range left over");
 }
 
 static void
