@@ -184,6 +184,14 @@ def test_second_daemon_on_same_address_is_refused(start_cordond, upstream,
         "log": {"blocked": str(other / "blocked.jsonl")}})
     r = run_second(conf)
     assert r.returncode == 1, r.stderr
+    # the pidfile is locked by the first: refused before binding
+    assert "is running already" in r.stderr and str(d.proc.pid) in \
+        r.stderr, r.stderr
+    # without the pidfile, the address in use is the reason
+    conf = build_conf(other, d.port, upstream.server, {
+        "log": {"blocked": str(other / "blocked.jsonl")}})
+    r = run_second(conf)
+    assert r.returncode == 1, r.stderr
     assert "127.0.0.1:%d" % d.port in r.stderr, r.stderr
     # the first one is untouched: its clients, its log, its pidfile
     assert d.alive()
