@@ -471,16 +471,21 @@ chunk_flush(struct auditlog *log)
 {
 	size_t written = 0, k, i, begin = 0;
 	uint64_t gaps = 0;
+	int errors;
 
 	if (log->nmeta == 0)
 		return;
+	pthread_mutex_lock(&log->lock);
+	log->stats.writing_since = clock_ms(CLOCK_MONOTONIC) | 1;
+	pthread_mutex_unlock(&log->lock);
 	if (log->is_torn && write_all(log->fd, "\n", 1) == 1)
 		log->is_torn = false;
 	if (!log->is_torn)
 		written = write_all(log->fd, log->out, log->out_used);
 	k = log->nmeta;
+	errors = written < log->out_used ? (log->is_torn ? EIO : errno) : 0;
 	if (written < log->out_used)
-		k = chunk_failed(log, written, log->is_torn ? EIO : errno);
+		k = chunk_failed(log, written, errors);
 	for (i = 0; i < k; i++) {
 		on_line_written(log, log->out + begin,
 		    log->meta[i].end - 1 - begin, log->meta[i].from);
@@ -489,6 +494,10 @@ chunk_flush(struct auditlog *log)
 		begin = log->meta[i].end;
 	}
 	pthread_mutex_lock(&log->lock);
+	log->stats.writing_since = 0;
+	log->stats.last_errno = errors;
+	if (errors != 0)
+		log->stats.write_errors++;
 	log->stats.written += k;
 	log->stats.gaps += gaps;
 	log->stats.seq = log->seq;
@@ -867,6 +876,28 @@ auditlog_get_stats(struct auditlog *log, struct auditlog_stats *st)
 	pthread_mutex_unlock(&log->lock);
 }
 
+bool
+auditlog_healthy(struct auditlog *log, uint64_t stall_ms, char *why,
+    size_t whylen)
+{
+	struct auditlog_stats st;
+	uint64_t now = clock_ms(CLOCK_MONOTONIC);
+
+	auditlog_get_stats(log, &st);
+	if (st.last_errno != 0) {
+		snprintf(why, whylen, "audit log %s: writing fails: %s",
+		    log->path, strerror(st.last_errno));
+		return false;
+	}
+	if (st.writing_since != 0 && now - st.writing_since > stall_ms) {
+		snprintf(why, whylen, "audit log %s: a write has been blocked "
+		    "for %llu s", log->path, (unsigned long long)
+		    ((now - st.writing_since) / 1000));
+		return false;
+	}
+	return true;
+}
+
 /* ---- opening ---- */
 
 /* What the file and the state file say about the previous run. */
@@ -1083,6 +1114,8 @@ start_thread(pthread_t *th, void *(*fn)(void *), void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(th, NULL, fn, arg);
+	if (rc == 0)
+		(void)pthread_setname_np(*th, "cordond-log");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

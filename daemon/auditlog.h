@@ -52,7 +52,19 @@ struct auditlog_stats {
 	uint64_t gaps;		/* gap lines written since open */
 	uint64_t overrun;	/* seqs handed out beyond the reserved mark
 				   (the writer fell behind; 0 normally) */
+	uint64_t write_errors;	/* batches a write error cut short */
+	int last_errno;		/* of the last batch: 0 when it was written */
+	uint64_t writing_since;	/* CLOCK_MONOTONIC ms a write in progress
+				   began; 0 when the writer is not writing */
 };
+
+/*
+ * Whether the log is being written: false, with the reason in why, when
+ * the last batch failed (disk full, I/O error) or a write has been
+ * blocked for more than stall_ms (a stalled disk).  For /healthz.
+ */
+bool auditlog_healthy(struct auditlog *log, uint64_t stall_ms, char *why,
+    size_t whylen);
 
 /*
  * Opens (creating, mode 0640) conf->path for appending and reads the

@@ -1,7 +1,12 @@
 /*
- * control: the Unix control socket and the HTTP endpoints.
+ * control: the Unix control socket and the HTTP endpoints.  The socket
+ * is created without following a link at its path, mode 0660 from the
+ * start (umask, not a chmod after bind), owned by [server] user; a peer
+ * is served only when its credentials (SO_PEERCRED) say root, the
+ * service user or the daemon's own user.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 
 #include "control.h"
 #include "dname.h"
+#include "log.h"
 #include "netaddr.h"
 
 #define CTL_LINE_MAX 512
@@ -38,6 +44,7 @@ struct control {
 	struct evhttp *http;
 	struct evconnlistener *unix_listener;
 	char *socket_path;
+	uid_t user_uid;			/* [server] user's, or (uid_t)-1 */
 	struct ctl_conn conns;		/* sentinel */
 };
 
@@ -161,6 +168,30 @@ on_ctl_event(struct bufferevent *bev, short what, void *arg)
 	conn_free(cc);
 }
 
+/* Root, the service user and whoever the daemon runs as may command it;
+ * anyone else is told so and logged. */
+static bool
+peer_allowed(struct control *c, int fd, struct ctl_conn *cc)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char msg[96];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		reply(cc, "error: %s\n", "cannot read the peer's credentials");
+		return false;
+	}
+	if (cred.uid == 0 || cred.uid == geteuid() ||
+	    (c->user_uid != (uid_t)-1 && cred.uid == c->user_uid))
+		return true;
+	log_warn("control socket: refused uid %ld (pid %ld)", (long)cred.uid,
+	    (long)cred.pid);
+	snprintf(msg, sizeof(msg), "permission denied for uid %ld (root or "
+	    "the service user only)", (long)cred.uid);
+	reply(cc, "error: %s\n", msg);
+	return false;
+}
+
 static void
 on_ctl_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -187,6 +218,8 @@ on_ctl_accept(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_setcb(cc->bev, on_ctl_read, on_ctl_drained, on_ctl_event,
 	    cc);
 	bufferevent_set_timeouts(cc->bev, &idle, &idle);
+	if (!peer_allowed(c, fd, cc))
+		return;
 	bufferevent_enable(cc->bev, EV_READ);
 }
 
@@ -195,26 +228,47 @@ open_unix(struct control *c, const char *path, const char *user, char *err,
     size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
+	struct passwd *pw = NULL;
+	struct stat st;
+	mode_t old;
+	int fd = -1, rc;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "[control] socket: path too long");
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
+	if (user[0] != '\0' && (pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "[control] socket %s: no user \"%s\"",
+		    path, user);
+		return -1;
+	}
+	c->user_uid = pw != NULL ? pw->pw_uid : (uid_t)-1;
+	/* Only a socket left by an earlier run is removed: never a file
+	 * someone put there, never what a link points to. */
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode) || !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "[control] socket %s: %s", path,
+			    S_ISLNK(st.st_mode) ? "is a symbolic link (not "
+			    "followed)" : "exists and is not a socket");
+			return -1;
+		}
+		(void)unlink(path);
+	} else if (errno != ENOENT)
+		goto fail;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		goto fail;
-	(void)unlink(path);		/* a socket left by an earlier run */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, 16) == -1)
+	/* rw for owner and group from the first moment: a chmod after
+	 * bind would leave a window and follow a link planted meanwhile */
+	old = umask(0117);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1 || listen(fd, 16) == -1)
 		goto fail;
-	if (user[0] != '\0') {
-		struct passwd *pw = getpwnam(user);
-
-		if (pw == NULL || chown(path, pw->pw_uid, pw->pw_gid) == -1)
-			goto fail;
-	}
+	if (pw != NULL && fchownat(AT_FDCWD, path, pw->pw_uid, pw->pw_gid,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		goto fail;
 	c->unix_listener = evconnlistener_new(c->base, on_ctl_accept, c,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (c->unix_listener == NULL)

@@ -241,10 +241,43 @@ ctl_flush(void *arg, const char *name, struct evbuffer *out)
 	return 0;
 }
 
+#define HEALTH_STALL_MS 5000
+
+/*
+ * /healthz: 200 only when the daemon really serves: a policy in force,
+ * every worker's loop turning, and the audit logs being written (an
+ * operator must hear when blocked attempts stop reaching the disk).
+ */
 static bool
 ctl_healthy(void *arg, struct evbuffer *why)
 {
-	return true;
+	struct daemon *d = arg;
+	struct policy *p;
+	uint64_t gen;
+	char msg[512];
+	bool ok = true;
+
+	p = policy_slot_get(d->slot, &gen);
+	if (p == NULL) {
+		evbuffer_add_printf(why, "no policy in force\n");
+		ok = false;
+	}
+	policy_unref(p);
+	if (!server_healthy(d->server, HEALTH_STALL_MS, msg, sizeof(msg))) {
+		evbuffer_add_printf(why, "%s\n", msg);
+		ok = false;
+	}
+	if (d->blocked_log != NULL && !auditlog_healthy(d->blocked_log,
+	    HEALTH_STALL_MS, msg, sizeof(msg))) {
+		evbuffer_add_printf(why, "%s\n", msg);
+		ok = false;
+	}
+	if (d->query_log != NULL && !auditlog_healthy(d->query_log,
+	    HEALTH_STALL_MS, msg, sizeof(msg))) {
+		evbuffer_add_printf(why, "%s\n", msg);
+		ok = false;
+	}
+	return ok;
 }
 
 static void

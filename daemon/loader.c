@@ -65,6 +65,8 @@ start(struct loader *l)
 	diag_clear(l->diag);
 	l->is_running = true;
 	l->has_thread = pthread_create(&l->thread, NULL, load_main, l) == 0;
+	if (l->has_thread)
+		(void)pthread_setname_np(l->thread, "cordond-load");
 	if (!l->has_thread) {
 		diag_add(l->diag, l->config_path, 0, "cannot start a loader "
 		    "thread");

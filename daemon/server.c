@@ -9,7 +9,9 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,6 +74,7 @@ struct worker {
 	struct query_env env;
 	bool env_ready;
 	struct event *publish_ev;	/* once a second */
+	_Atomic uint64_t beat_ms;	/* its last turn: the loop is alive */
 	pthread_mutex_t pub_lock;	/* guards pub and the flush list */
 	struct server_stats pub;
 	uint8_t (*flushes)[DNAME_MAXWIRE + 1];	/* [0] = 0: everything,
@@ -578,11 +581,21 @@ publish(struct worker *w)
 	pthread_mutex_unlock(&w->pub_lock);
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 on_publish(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
+	atomic_store_explicit(&w->beat_ms, mono_ms(), memory_order_relaxed);
 	query_env_refresh(&w->env);
 	publish(w);
 }
@@ -787,7 +800,10 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	atomic_store_explicit(&w->beat_ms, mono_ms(), memory_order_relaxed);
 	event_base_dispatch(w->base);
+	/* a loop that ends before server_stop() is a dead worker */
+	atomic_store_explicit(&w->beat_ms, 0, memory_order_relaxed);
 	return NULL;
 }
 
@@ -802,16 +818,50 @@ server_start(struct server *s, char *err, size_t errlen)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < s->nworkers; i++) {
+		char name[16];
+
+		atomic_init(&s->workers[i].beat_ms, mono_ms());
 		if (pthread_create(&s->workers[i].thread, NULL, worker_main,
 		    &s->workers[i]) != 0) {
 			snprintf(err, errlen, "cannot start worker %u", i);
 			rc = -1;
 			break;
 		}
+		/* "cordond-w0" in ps -L, top -H and /proc/PID/task/N/comm */
+		snprintf(name, sizeof(name), "cordond-w%u", i % 10000);
+		(void)pthread_setname_np(s->workers[i].thread, name);
 		s->workers[i].started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
+}
+
+bool
+server_healthy(struct server *s, uint64_t stall_ms, char *why,
+    size_t whylen)
+{
+	uint64_t now = mono_ms(), beat;
+	unsigned i;
+
+	for (i = 0; i < s->nworkers; i++) {
+		if (!s->workers[i].started) {
+			snprintf(why, whylen, "worker %u is not running", i);
+			return false;
+		}
+		beat = atomic_load_explicit(&s->workers[i].beat_ms,
+		    memory_order_relaxed);
+		if (beat == 0) {
+			snprintf(why, whylen, "worker %u has stopped", i);
+			return false;
+		}
+		if (now > beat && now - beat > stall_ms) {
+			snprintf(why, whylen, "worker %u has not turned its "
+			    "loop for %llu ms", i,
+			    (unsigned long long)(now - beat));
+			return false;
+		}
+	}
+	return true;
 }
 
 void

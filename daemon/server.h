@@ -61,6 +61,14 @@ void server_stats_clear(struct server_stats *st);
  */
 void server_flush(struct server *s, const uint8_t *name);
 
+/*
+ * Whether every worker's loop is turning: false, with the reason in
+ * why, when one was not started, has ended, or has not run its
+ * once-a-second timer for stall_ms.  For /healthz.
+ */
+bool server_healthy(struct server *s, uint64_t stall_ms, char *why,
+    size_t whylen);
+
 void server_free(struct server *s);
 
 #endif
