@@ -147,6 +147,16 @@ dname_from_text(const char *text, size_t len, uint8_t *wire,
 	if (has_non_ascii(buf, len)) {
 		if ((ascii = to_punycode(buf, why)) == NULL)
 			return 0;
+		/* after the mapping too: fullwidth digits, U+FEFF or a soft
+		 * hyphen must not turn an address into a name */
+		n = strlen(ascii);
+		if (n > 0 && ascii[n - 1] == '.')
+			ascii[--n] = '\0';
+		if (is_ip_literal(ascii)) {
+			idn2_free(ascii);
+			*why = "is an IP address, not a name";
+			return 0;
+		}
 		n = ascii_to_wire(ascii, strlen(ascii), wire, why);
 		idn2_free(ascii);
 		return n;

@@ -46,6 +46,12 @@ static const struct namecase namecases[] = {
 	{ "192.0.2.1.", NULL, "is an IP address, not a name" },
 	{ "2001:db8::1", NULL, "is an IP address, not a name" },
 	{ "::", NULL, "is an IP address, not a name" },
+	/* ../shared/fuzz-findings/2: an address once IDNA has mapped it */
+	{ "5.1.7.5\xef\xbb\xbf", NULL, "is an IP address, not a name" },
+	{ "\xef\xbc\x91\xef\xbc\x99\xef\xbc\x92.\xef\xbc\x90.\xef\xbc\x92."
+	    "\xef\xbc\x91", NULL, "is an IP address, not a name" },
+	{ "192.0.2.\xc2\xad" "1", NULL, "is an IP address, not a name" },
+	{ "192\xe3\x80\x82" "0.2.1", NULL, "is an IP address, not a name" },
 };
 
 /* 63 and 64 octet labels, 253 and 254 character names. */
