@@ -348,6 +348,24 @@ domtree_blob_write(const struct domtree *t, uint8_t *buf)
 	memset(buf + used, 0, total - used);
 }
 
+/* Whether name[0..len) is exactly one uncompressed wire name: labels of
+ * at most 63 octets that end with the root label at name[len - 1].  The
+ * lookups and walks (wire_len) rely on it. */
+static bool
+is_wire_name(const uint8_t *name, size_t len)
+{
+	size_t at = 0;
+
+	if (len > 255)
+		return false;
+	while (at < len && name[at] != 0) {
+		if (name[at] > 63)
+			return false;
+		at += 1 + (size_t)name[at];
+	}
+	return at == len - 1;
+}
+
 /* Every slot must point at a whole entry inside the arena, ending in the
  * root label; there must be a free slot (or a miss would probe forever).
  * Lookups and walks go through the slots only, so this is all they need.
@@ -370,7 +388,7 @@ blob_is_sound(const struct slot *slots, uint32_t nslots,
 			return false;
 		len = arena[off];
 		if (len == 0 || off + ENTRY_HEAD + len > arena_len ||
-		    arena[off + ENTRY_HEAD + len - 1] != 0)
+		    !is_wire_name(arena + off + ENTRY_HEAD, len))
 			return false;
 		if (slots[i].value > *max_value)
 			*max_value = slots[i].value;

@@ -956,6 +956,61 @@ test_forged_digest(void)
 	policy_unref(six);
 }
 
+/*
+ * ../shared/fuzz-findings/3: a name table entry that is not a well-formed
+ * wire name (a label running past the entry), with the checksum
+ * recomputed, must be refused when the snapshot loads, before anything
+ * walks it.  Layout: the section table at 96 (after magic, version,
+ * byte order, size, checksum, digest, list and section counts), 24
+ * bytes a section {kind, reserved, off, len}; the names section (kind 2)
+ * starts with {magic, nslots, count, arena_len}, then the slots (8
+ * bytes each), then the arena of [length][wire name] entries.
+ */
+static void
+test_malformed_name_entry(void)
+{
+	struct policy *p, *q;
+	uint8_t *img, zero[32] = { 0 };
+	uint32_t kind, nslots, i;
+	uint64_t off = 0;
+	struct diag *d;
+	size_t len;
+
+	write_file("n.domains", "alpha.example\nbeta.example\n");
+	write_file("n.ini", "[source x]\nfile = n.domains\nformat = domains\n");
+	if ((p = load_manifest("n.ini", 0)) == NULL)
+		return;
+	if (write_snapshot(p, "n.cpol") != 0 ||
+	    (img = read_bytes(in_dir("n.cpol"), &len)) == NULL) {
+		policy_unref(p);
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		memcpy(&kind, img + 96 + 24 * i, 4);
+		if (kind == 2)
+			memcpy(&off, img + 96 + 24 * i + 8, 8);
+	}
+	CHECK(off != 0 && off + 16 < len, "names section found");
+	if (off != 0 && off + 16 < len) {
+		memcpy(&nslots, img + off + 4, 4);
+		/* the first entry's first label length, past the entry */
+		img[off + 16 + (size_t)nslots * 8 + 1] = 60;
+		memcpy(img + 24, zero, 32);
+		SHA256(img, len, img + 24);
+		write_bytes("bad-name.cpol", img, len);
+		d = diag_new();
+		q = snapshot_load(in_dir("bad-name.cpol"), &no_answer, d);
+		CHECK(q == NULL, "a malformed name entry loaded");
+		CHECK(diag_count(d) == 1 && strstr(diag_get(d, 0),
+		    "name table is corrupt") != NULL, "bad name: %s",
+		    diag_count(d) ? diag_get(d, 0) : "no message");
+		policy_unref(q);
+		diag_free(d);
+	}
+	free(img);
+	policy_unref(p);
+}
+
 /* Everything that decides answers is in the id: the action, the answer
  * checks, a list's category, reference and EDE code. */
 static void
@@ -1038,6 +1093,7 @@ main(void)
 	test_file_changes();
 	test_empty();
 	test_forged_digest();
+	test_malformed_name_entry();
 	test_id_covers_answers();
 	cleanup();
 	return unit_exit();
