@@ -279,15 +279,83 @@ clamp_ttl(uint32_t ttl)
 	return ttl > 0x7fffffffU ? 0 : ttl;
 }
 
+/*
+ * Where the names of a record's rdata are, for the types whose names may
+ * be compressed or that resolvers decompress (RFC 3597 4, and the DNSSEC
+ * signer and next names): skip bytes of fixed data, then names, then
+ * more fixed bytes (-1: anything up to the end).  An answer is passed
+ * on as it came, so each of these names must be one a client can read:
+ * pointers strictly backwards, inside the message, and the rdata exactly
+ * as long as its parts.
+ */
+struct rdata_names {
+	uint16_t type;
+	uint8_t skip, nnames;
+	int16_t tail;
+};
+
+static const struct rdata_names rdata_names[] = {
+	{ 2, 0, 1, 0 },		/* NS */
+	{ 3, 0, 1, 0 },		/* MD */
+	{ 4, 0, 1, 0 },		/* MF */
+	{ 5, 0, 1, 0 },		/* CNAME */
+	{ 6, 0, 2, 20 },	/* SOA */
+	{ 7, 0, 1, 0 },		/* MB */
+	{ 8, 0, 1, 0 },		/* MG */
+	{ 9, 0, 1, 0 },		/* MR */
+	{ 12, 0, 1, 0 },	/* PTR */
+	{ 14, 0, 2, 0 },	/* MINFO */
+	{ 15, 2, 1, 0 },	/* MX */
+	{ 17, 0, 2, 0 },	/* RP */
+	{ 18, 2, 1, 0 },	/* AFSDB */
+	{ 21, 2, 1, 0 },	/* RT */
+	{ 26, 2, 2, 0 },	/* PX */
+	{ 33, 6, 1, 0 },	/* SRV */
+	{ 36, 2, 1, 0 },	/* KX */
+	{ 39, 0, 1, 0 },	/* DNAME */
+	{ 46, 18, 1, -1 },	/* RRSIG: signer, then the signature */
+	{ 47, 0, 1, -1 },	/* NSEC: next name, then the bitmap */
+};
+
+static int
+check_rdata_names(const uint8_t *msg, size_t len, const struct rr_head *rr)
+{
+	uint8_t name[DNAME_MAXWIRE];
+	size_t i, k, p;
+
+	for (i = 0; i < sizeof(rdata_names) / sizeof(rdata_names[0]); i++) {
+		const struct rdata_names *rn = &rdata_names[i];
+
+		if (rn->type != rr->type)
+			continue;
+		p = rr->rdata + rn->skip;
+		if (p > rr->rdend)
+			return -1;
+		for (k = 0; k < rn->nnames; k++)
+			if (read_name(msg, rr->rdend, &p, name, true) == 0)
+				return -1;
+		if (rn->tail >= 0 && p + (size_t)rn->tail != rr->rdend)
+			return -1;
+		return 0;
+	}
+	(void)len;
+	return 0;
+}
+
 static int
 scan_record(const uint8_t *msg, size_t len, size_t *off, int section,
     struct answer_scan *s)
 {
+	uint8_t name[DNAME_MAXWIRE];
 	struct rr_head rr;
-	size_t start = *off;
+	size_t start = *off, p = *off;
 	uint32_t ttl;
 
-	if (read_rr(msg, len, off, &rr) == -1)
+	/* the owner as a client will read it: pointers only backwards */
+	if (wire_read_name(msg, len, &p, name) == 0)
+		return -1;
+	if (read_rr(msg, len, off, &rr) == -1 ||
+	    check_rdata_names(msg, len, &rr) == -1)
 		return -1;
 	if (rr.type == DNS_TYPE_OPT) {
 		if (section != 3 || s->opt_start != 0)

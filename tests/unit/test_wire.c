@@ -1233,6 +1233,51 @@ test_hostile_answers(void)
 	CHECK(wire_section_start(good, 20, 3) == 0, "cut message");
 }
 
+/*
+ * Found by tests/fuzz/fuzz_answer: answers passed on as they came must
+ * be readable by the client, so a forward pointer in an owner name or in
+ * the names of a record's rdata, or rdata longer than its names, makes
+ * the answer malformed (ldns and dnspython refuse them).
+ */
+static void
+test_answer_pointers(void)
+{
+	/* owner of the answer record points at itself */
+	static const uint8_t fwd_owner[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		1, 'a', 0, 0, 1, 0, 1,
+		0xc0, 19, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1,
+	};
+	/* CNAME whose target points forward, past itself */
+	static const uint8_t fwd_rdata[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		1, 'a', 0, 0, 5, 0, 1,
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 44, 0, 2, 0xc0, 40,
+	};
+	/* CNAME with a good target and two stray bytes in its rdata */
+	static const uint8_t long_rdata[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		1, 'a', 0, 0, 5, 0, 1,
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 44, 0, 4, 0xc0, 12, 7, 7,
+	};
+	/* the same CNAME, right */
+	static const uint8_t good_cname[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		1, 'a', 0, 0, 5, 0, 1,
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 44, 0, 2, 0xc0, 12,
+	};
+	struct answer_scan s;
+
+	CHECK(wire_scan_answer(fwd_owner, sizeof(fwd_owner), &s) == -1,
+	    "an owner pointing forward accepted");
+	CHECK(wire_scan_answer(fwd_rdata, sizeof(fwd_rdata), &s) == -1,
+	    "a CNAME target pointing forward accepted");
+	CHECK(wire_scan_answer(long_rdata, sizeof(long_rdata), &s) == -1,
+	    "CNAME rdata longer than its name accepted");
+	CHECK(wire_scan_answer(good_cname, sizeof(good_cname), &s) == 0,
+	    "a good CNAME refused");
+}
+
 int
 main(void)
 {
@@ -1245,6 +1290,7 @@ main(void)
 	test_scan_many();
 	test_question_matches();
 	test_hostile_answers();
+	test_answer_pointers();
 	test_fuzz();
 	return unit_exit();
 }
