@@ -15,15 +15,15 @@ lower(uint8_t c)
 
 /*
  * Reads a name at *off into out, lower-cased.  Compression pointers are
- * followed only when may_point, and only strictly backwards, so no name
- * can loop.  A question name may not point at all: nothing precedes it
+ * followed only when may_point, only strictly backwards (so no name can
+ * loop) and never into the header.  A question name may not point at all: nothing precedes it
  * that it could point to.
  */
 static size_t
 read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out,
     bool may_point)
 {
-	size_t p = *off, n = 0, end = 0, floor = *off;
+	size_t p = *off, n = 0, end = 0, floor = *off, bound = len;
 	bool jumped = false;
 
 	for (;;) {
@@ -38,18 +38,24 @@ read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out,
 			if (p + 1 >= len)
 				return 0;
 			target = (size_t)(l & 0x3f) << 8 | msg[p + 1];
-			if (target >= floor)
+			/* never into the header: what it reads as changes
+			 * when the header is rewritten (ID, flags) */
+			if (target >= floor || target < DNS_HEADER_LEN)
 				return 0;
 			if (!jumped)
 				end = p + 2;
 			jumped = true;
 			floor = target;
+			/* what a pointer reaches lies wholly before it: not
+			 * in bytes cordond may cut or rewrite after it (OPT,
+			 * trailing bytes) */
+			bound = p;
 			p = target;
 			continue;
 		}
 		if (l > DNAME_MAXLABEL)
 			return 0;	/* pointer or extended label type */
-		if (n + 1 + l > DNAME_MAXWIRE || p + 1 + l > len)
+		if (n + 1 + l > DNAME_MAXWIRE || p + 1 + l > bound)
 			return 0;
 		out[n++] = l;
 		p++;
@@ -286,7 +292,7 @@ clamp_ttl(uint32_t ttl)
  * more fixed bytes (-1: anything up to the end).  An answer is passed
  * on as it came, so each of these names must be one a client can read:
  * pointers strictly backwards, inside the message, and the rdata exactly
- * as long as its parts.
+ * as long as its parts; A and AAAA rdata are 4 and 16 octets.
  */
 struct rdata_names {
 	uint16_t type;
@@ -323,6 +329,10 @@ check_rdata_names(const uint8_t *msg, size_t len, const struct rr_head *rr)
 	uint8_t name[DNAME_MAXWIRE];
 	size_t i, k, p;
 
+	/* addresses have their one length (a client's parser insists) */
+	if ((rr->type == DNS_TYPE_A && rr->rdend - rr->rdata != 4) ||
+	    (rr->type == DNS_TYPE_AAAA && rr->rdend - rr->rdata != 16))
+		return -1;
 	for (i = 0; i < sizeof(rdata_names) / sizeof(rdata_names[0]); i++) {
 		const struct rdata_names *rn = &rdata_names[i];
 

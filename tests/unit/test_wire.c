@@ -1266,8 +1266,27 @@ test_answer_pointers(void)
 		1, 'a', 0, 0, 5, 0, 1,
 		0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 44, 0, 2, 0xc0, 12,
 	};
+	/* an owner pointing into the header (offset 0 reads as a label of
+	 * 0x12 octets): its meaning changes with our ID */
+	static const uint8_t hdr_owner[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		1, 'a', 0, 0, 1, 0, 1,
+		0xc0, 0, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1,
+	};
+	/* an owner pointing at the question's last octet, which reads as
+	 * a label running over the pointer itself (and, in the upstream's
+	 * message, into bytes cordond cuts) */
+	static const uint8_t over_owner[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		1, 'a', 0, 0, 1, 0, 1,
+		0xc0, 18, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1,
+	};
 	struct answer_scan s;
 
+	CHECK(wire_scan_answer(over_owner, sizeof(over_owner), &s) == -1,
+	    "a name reached by a pointer running past the pointer accepted");
+	CHECK(wire_scan_answer(hdr_owner, sizeof(hdr_owner), &s) == -1,
+	    "an owner pointing into the header accepted");
 	CHECK(wire_scan_answer(fwd_owner, sizeof(fwd_owner), &s) == -1,
 	    "an owner pointing forward accepted");
 	CHECK(wire_scan_answer(fwd_rdata, sizeof(fwd_rdata), &s) == -1,
