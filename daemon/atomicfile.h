@@ -8,8 +8,17 @@
 #define CORDON_ATOMICFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct diag;
+
+/*
+ * Writes len bytes of data to path with mode, then syncs the folder too,
+ * so the rename itself survives a crash.  Returns 0, or -1 with errno
+ * set; the old file, if any, is then as it was.
+ */
+int atomicfile_replace(const char *path, const void *data, size_t len,
+    mode_t mode);
 
 /* Writes len bytes of data to path (mode 0644).  Returns 0, or -1 with
  * "PATH: cannot write: reason" recorded in d. */

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "audit.h"
 
 /* Why seqs were lost: the bits of a gap's "reason". */
@@ -247,22 +248,6 @@ struct state {
 #define STATE_FMT "{\"seq\":%" PRIu64 ",\"hash\":\"%s\",\"reserved\":%" \
 	PRIu64 ",\"run\":\"%s\"}\n"
 
-static void
-sync_dir_of(const char *path)
-{
-	char *copy = strdup(path);
-	int fd;
-
-	if (copy == NULL)
-		return;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
 /*
  * Replaces the state file whole (temporary file, fsync, rename, fsync
  * of the folder), as atomicfile.h does for compiled outputs.  Returns 0,
@@ -271,38 +256,12 @@ sync_dir_of(const char *path)
 static int
 state_write(const char *path, const struct state *st)
 {
-	char buf[256], *tmp = NULL;
-	int fd = -1, n, saved;
+	char buf[256];
+	int n;
 
 	n = snprintf(buf, sizeof(buf), STATE_FMT, st->seq, st->hash,
 	    st->reserved, st->run);
-	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) == -1)
-		goto fail;
-	if (write_all(fd, buf, (size_t)n) != (size_t)n ||
-	    fchmod(fd, 0640) != 0 || fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	free(tmp);
-	sync_dir_of(path);
-	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	errno = saved;
-	return -1;
+	return atomicfile_replace(path, buf, (size_t)n, 0640);
 }
 
 /* Returns 1 with *st filled, 0 when there is no state file, -1 when it
