@@ -21,11 +21,17 @@
 #include "auditread.h"
 #include "auditreport.h"
 #include "cmd.h"
+#include "cmd_audit_tlog.h"
 #include "netaddr.h"
 #include "safetext.h"
 
 static const char usage_text[] =
-"usage: cordon audit verify LOG... [--allow-gaps]\n"
+"usage: cordon audit verify LOG... [--allow-gaps] [--key VKEY|FILE\n"
+"           [--checkpoints FILE]... [--partial]]\n"
+"       cordon audit keygen [--origin NAME] -o FILE\n"
+"       cordon audit checkpoint LOG... --key FILE [--origin NAME] -o FILE\n"
+"       cordon audit prove LOG... --seq N [--checkpoints FILE]\n"
+"       cordon audit prove --consistency OLD NEW LOG...\n"
 "       cordon audit search LOG... [--since T] [--until T] [--client CIDR]\n"
 "           [--domain NAME] [--list NAME] [--trigger T] [--country CC]\n"
 "           [--format table|json|csv]\n"
@@ -399,18 +405,33 @@ run_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "allow-gaps", no_argument, NULL, 'g' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "checkpoints", required_argument, NULL, 'c' },
+		{ "partial", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verify v = { 0 };
-	int ch, rc;
+	char *cps[64];
+	const char *key = NULL;
+	int ch, rc, ncps = 0;
+	bool partial = false;
 	size_t i;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != 'g')
+		if (ch == 'g')
+			v.allow_gaps = true;
+		else if (ch == 'k')
+			key = optarg;
+		else if (ch == 'c' && ncps < 64)
+			cps[ncps++] = optarg;
+		else if (ch == 'p')
+			partial = true;
+		else
 			return usage();
-		v.allow_gaps = true;
 	}
+	if ((ncps > 0 || partial) && key == NULL)
+		return usage();
 	if (optind >= argc)
 		return usage();
 	v.rec = malloc(sizeof(*v.rec));
@@ -438,6 +459,9 @@ run_verify(int argc, char **argv)
 		free(v.policies[i].id);
 	free(v.rec);
 	audit_hasher_free(v.hasher);
+	if (key != NULL && tlog_verify(argv + optind, argc - optind, key, cps,
+	    ncps, partial) != 0)
+		rc = WALK_STOPPED;
 	return rc == WALK_DONE ? 0 : 1;
 }
 
@@ -909,6 +933,12 @@ cmd_audit(int argc, char **argv)
 		return run_search(argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
 		return run_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keygen") == 0)
+		return audit_keygen(argc - 1, argv + 1);
+	if (strcmp(argv[1], "checkpoint") == 0)
+		return audit_checkpoint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "prove") == 0)
+		return audit_prove(argc - 1, argv + 1);
 	fprintf(stderr, "cordon: audit: no subcommand \"%s\"\n", argv[1]);
 	return usage();
 }
