@@ -257,31 +257,82 @@ struct checkpoint {
 	char origin[256];
 };
 
-/* The value of "note" in a checkpoints line, JSON-decoded into out. */
+/* Appends code point cp as UTF-8; false when it does not fit. */
+static bool
+put_utf8(char *out, size_t cap, size_t *n, unsigned long cp)
+{
+	unsigned char b[4];
+	size_t k = 0, i;
+
+	if (cp < 0x80)
+		b[k++] = (unsigned char)cp;
+	else if (cp < 0x800) {
+		b[k++] = (unsigned char)(0xc0 | cp >> 6);
+		b[k++] = (unsigned char)(0x80 | (cp & 0x3f));
+	} else {
+		b[k++] = (unsigned char)(0xe0 | cp >> 12);
+		b[k++] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		b[k++] = (unsigned char)(0x80 | (cp & 0x3f));
+	}
+	if (*n + k >= cap)
+		return false;
+	for (i = 0; i < k; i++)
+		out[(*n)++] = (char)b[i];
+	return true;
+}
+
+/*
+ * The string value of "note" in a checkpoints line, JSON-decoded into
+ * out (escapes \n \t \" \\ \/ and \uXXXX of the BMP, as any JSON
+ * writer may use them); -1 when there is none.
+ */
 static int
 note_of(const char *line, char *out, size_t cap, size_t *outlen)
 {
-	const char *p = strstr(line, "\"note\":\"");
+	const char *p = strstr(line, "\"note\"");
 	size_t n = 0;
 
 	if (p == NULL)
 		return -1;
-	for (p += 8; *p != '"'; p++) {
-		char c = *p;
+	p += 6;
+	p += strspn(p, " \t");
+	if (*p++ != ':')
+		return -1;
+	p += strspn(p, " \t");
+	if (*p++ != '"')
+		return -1;
+	for (; *p != '"'; p++) {
+		unsigned long cp = (unsigned char)*p;
 
-		if (c == '\0' || n + 1 >= cap)
+		if (*p == '\0')
 			return -1;
-		if (c == '\\') {
+		if (*p == '\\') {
 			switch (*++p) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case '"': c = '"'; break;
-			case '\\': c = '\\'; break;
-			case '/': c = '/'; break;
+			case 'n': cp = '\n'; break;
+			case 't': cp = '\t'; break;
+			case '"': cp = '"'; break;
+			case '\\': cp = '\\'; break;
+			case '/': cp = '/'; break;
+			case 'u': {
+				char hex[5] = { 0 }, *end;
+
+				memcpy(hex, p + 1, 4);
+				cp = strtoul(hex, &end, 16);
+				if (end != hex + 4 || (cp >= 0xd800 &&
+				    cp <= 0xdfff))
+					return -1;
+				p += 4;
+				break;
+			}
 			default: return -1;
 			}
+			if (!put_utf8(out, cap, &n, cp))
+				return -1;
+			continue;
 		}
-		out[n++] = c;
+		if (n + 1 >= cap)
+			return -1;
+		out[n++] = *p;
 	}
 	out[n] = '\0';
 	*outlen = n;
