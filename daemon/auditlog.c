@@ -13,6 +13,8 @@
  * process still held in memory.
  */
 #include "auditlog.h"
+#include "log.h"
+#include "tlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,6 +138,7 @@ struct auditlog {
 	struct auditlog_stats stats;
 
 	/* Writer thread only (and auditlog_open before it starts). */
+	struct tlog *tlog;		/* signed checkpoints, or NULL */
 	uint64_t seq;			/* of the last line formatted */
 	char prev[AUDIT_HEXLEN + 1];	/* hash of the last line formatted */
 	uint64_t gap_from, gap_to;	/* pending gap; gap_to 0: none */
@@ -171,17 +174,18 @@ static void
 on_line_written(struct auditlog *log, const char *line, size_t len,
     uint64_t seq)
 {
-	(void)log;
-	(void)line;
-	(void)len;
 	(void)seq;
+	if (log->tlog != NULL)
+		tlog_line(log->tlog, line, len);
 }
 
+/* tlog.h: a checkpoint when one is due, and always at rotation and at
+ * a clean stop. */
 static void
 on_log_point(struct auditlog *log, enum log_point point)
 {
-	(void)log;
-	(void)point;
+	if (log->tlog != NULL)
+		tlog_point(log->tlog, point != POINT_BATCH);
 }
 
 static uint64_t
@@ -1090,6 +1094,7 @@ free_log(struct auditlog *log)
 	free(log->path);
 	free(log->state_path);
 	audit_hasher_free(log->hasher);
+	tlog_close(log->tlog);
 	free(log);
 }
 
@@ -1168,6 +1173,18 @@ auditlog_open(const struct auditlog_conf *conf, char *err, size_t errlen)
 	if (open_file(log, &f, err, errlen) != 0) {
 		free_log(log);
 		return NULL;
+	}
+	if (conf->tlog != NULL) {
+		char note[512];
+
+		log->tlog = tlog_open(conf->tlog, conf->path, err, errlen, note,
+		    sizeof(note));
+		if (log->tlog == NULL) {
+			free_log(log);
+			return NULL;
+		}
+		if (note[0] != '\0')
+			log_warn("%s", note);
 	}
 	init_sync(log);
 	log->reserved = UINT64_MAX;	/* set below, once it is known */

@@ -36,11 +36,14 @@
 
 struct auditlog;
 
+struct tlog_conf;
+
 struct auditlog_conf {
 	const char *path;	/* the log */
 	const char *state_path;	/* NULL: PATH.state */
 	size_t queue_bytes;	/* memory for bodies waiting to be written */
 	bool sync;		/* fdatasync each batch before the next */
+	const struct tlog_conf *tlog;	/* signed checkpoints, or NULL */
 };
 
 struct auditlog_stats {

@@ -485,6 +485,11 @@ static const struct option options[] = {
 	{ "log", "queries", set_str, OFF(log_queries), "", 0, 0 },
 	{ "log", "state", set_str, OFF(log_state), "", 0, 0 },
 	{ "log", "sync", set_bool, OFF(log_sync), "yes", 0, 0 },
+	{ "log", "signing_key", set_str, OFF(log_signing_key), "", 0, 0 },
+	{ "log", "checkpoints", set_str, OFF(log_checkpoints), "", 0, 0 },
+	{ "log", "origin", set_str, OFF(log_origin), "", 0, 0 },
+	{ "log", "checkpoint_every", set_duration_ms,
+	    OFF(log_checkpoint_every), "60s", 100, 86400000 },
 	{ "log", "client_rate", set_u32, OFF(log_client_rate), "100", 0,
 	    10000000 },
 	{ "control", "http", set_str, OFF(control_http), "", 0, 0 },
@@ -673,6 +678,8 @@ config_load(const char *path, const char *resolv_conf, struct diag *d)
 	    resolve_path(&cfg->log_blocked, dir) == -1 ||
 	    resolve_path(&cfg->log_queries, dir) == -1 ||
 	    resolve_path(&cfg->log_state, dir) == -1 ||
+	    resolve_path(&cfg->log_signing_key, dir) == -1 ||
+	    resolve_path(&cfg->log_checkpoints, dir) == -1 ||
 	    resolve_path(&cfg->pidfile, dir) == -1 ||
 	    resolve_path(&cfg->country_db, dir) == -1 ||
 	    resolve_path(&cfg->asn_db, dir) == -1 ||

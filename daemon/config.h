@@ -72,6 +72,10 @@ struct config {
 	char *log_queries;		/* "" = none */
 	char *log_state;		/* "" = BLOCKED.state */
 	bool log_sync;			/* fdatasync each batch */
+	char *log_signing_key;		/* "" = no checkpoints */
+	char *log_checkpoints;		/* "" = BLOCKED.checkpoints */
+	char *log_origin;		/* "" = cordon/HOSTNAME */
+	uint32_t log_checkpoint_every;	/* ms */
 	uint32_t log_client_rate;	/* blocked lines/s per client, then
 					 * one "suppressed" event; 0 = off */
 

@@ -34,6 +34,7 @@
 #include "policy.h"
 #include "query.h"
 #include "server.h"
+#include "tlog.h"
 
 #define AUDIT_QUEUE_BYTES (64 * 1024 * 1024)
 
@@ -306,11 +307,14 @@ static int
 open_logs(struct daemon *d)
 {
 	struct auditlog_conf lc = { NULL, NULL, AUDIT_QUEUE_BYTES,
-	    d->cfg->log_sync };
+	    d->cfg->log_sync, NULL };
+	struct tlog_conf tc = { d->cfg->log_signing_key, d->cfg->log_origin,
+	    d->cfg->log_checkpoints, d->cfg->log_checkpoint_every };
 	char err[512];
 
 	if (d->cfg->log_blocked[0] != '\0') {
 		lc.path = d->cfg->log_blocked;
+		lc.tlog = tc.key_path[0] != '\0' ? &tc : NULL;
 		lc.state_path = d->cfg->log_state[0] != '\0' ?
 		    d->cfg->log_state : NULL;
 		d->blocked_log = auditlog_open(&lc, err, sizeof(err));
@@ -322,6 +326,7 @@ open_logs(struct daemon *d)
 	if (d->cfg->log_queries[0] != '\0') {
 		lc.path = d->cfg->log_queries;
 		lc.state_path = NULL;		/* QUERIES.state */
+		lc.tlog = NULL;
 		d->query_log = auditlog_open(&lc, err, sizeof(err));
 		if (d->query_log == NULL) {
 			log_err("%s", err);

@@ -240,3 +240,96 @@ def test_partial_log_needs_partial(real_log, tmp_path):
     r = cordon("verify", part, "--key", vkey, "--checkpoints", cps,
                "--partial")
     assert "partial" in r.stdout, r.stdout
+
+
+# ---- the daemon writes the checkpoints ([log] signing_key) ----
+
+def signed_daemon(start_cordond, tmp_path, tag=None):
+    key = tmp_path / "signing.pem"
+    if not key.exists():
+        r = cordon("keygen", "--origin", "cordon/test", "-o", key)
+        assert r.returncode == 0, r.stderr
+    return start_cordond({"log": {"signing_key": str(key),
+                                  "origin": "cordon/test",
+                                  "checkpoint_every": "200ms"}}, tag=tag)
+
+
+def vkey_of(tmp_path):
+    return (tmp_path / "signing.pem.pub").read_text().strip()
+
+
+def checkpoints_of(d):
+    path = Path(str(d.audit) + ".checkpoints")
+    return path, [json.loads(ln) for ln in path.read_text().splitlines()]
+
+
+def block(d, prefix, n):
+    for i in range(n):
+        udp_query(d.port, make_query("%s%d.binance.com" % (prefix, i)))
+
+
+def test_daemon_signs_checkpoints(start_cordond, tmp_path, tlogcheck):
+    import signal
+    import time
+    d = signed_daemon(start_cordond, tmp_path)
+    block(d, "a", 5)
+    time.sleep(0.5)                 # checkpoint_every passes
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    block(d, "b", 3)
+    d.stop()
+    lines = read_lines(d.audit, 0, 0)
+    path, cps = checkpoints_of(d)
+    assert len(cps) >= 3, cps       # due, reload, stop
+    assert cps[-1]["size"] == len(lines), (cps[-1], len(lines))
+    sizes = [c["size"] for c in cps]
+    assert sizes == sorted(sizes)
+    vkey = vkey_of(tmp_path)
+    r = cordon("verify", d.audit, "--key", vkey, "--checkpoints", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = go(tlogcheck, "note", vkey, path)
+    assert r.returncode == 0, r.stdout
+    root = cps[-1]["note"].split("\n")[2]
+    r = go(tlogcheck, "tree", cps[-1]["size"], root, d.audit)
+    assert r.returncode == 0, r.stdout
+    # the operator rewrites and re-chains a line: the held checkpoints
+    # catch it
+    edited = rechain([ln.replace("a2.binance.com", "a2.innocent.example")
+                      for ln in lines])
+    write(d.audit, edited)
+    r = cordon("verify", d.audit, "--key", vkey, "--checkpoints", path)
+    assert r.returncode == 1 and "altered" in r.stderr, r.stderr
+
+
+def test_tree_continues_across_rotation_restart_and_kill(start_cordond,
+                                                          tmp_path):
+    import signal
+    d = signed_daemon(start_cordond, tmp_path, tag="one")
+    block(d, "r", 4)
+    read_lines(d.audit, 6)
+    rotated = Path(str(d.audit) + ".1")
+    os.rename(d.audit, rotated)
+    d.proc.send_signal(signal.SIGUSR1)
+    block(d, "s", 3)
+    d.stop()
+    d2 = signed_daemon(start_cordond, tmp_path, tag="two")
+    block(d2, "t", 3)
+    read_lines(d2.audit, 1)
+    import time
+    time.sleep(0.5)
+    d2.proc.send_signal(signal.SIGKILL)
+    d2.proc.wait(5)
+    d2.returncode = 0
+    d3 = signed_daemon(start_cordond, tmp_path, tag="three")
+    block(d3, "u", 2)
+    d3.stop()
+    path, cps = checkpoints_of(d3)
+    total = len(read_lines(rotated, 0, 0)) + len(read_lines(d3.audit, 0, 0))
+    assert cps[-1]["size"] == total, (cps[-1]["size"], total)
+    r = cordon("verify", rotated, d3.audit, "--allow-gaps", "--key",
+               vkey_of(tmp_path), "--checkpoints", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # without the rotated file: cut head, caught
+    r = cordon("verify", d3.audit, "--allow-gaps", "--key",
+               vkey_of(tmp_path), "--checkpoints", path)
+    assert r.returncode == 1

@@ -250,7 +250,7 @@ static struct auditlog *
 open_conf(const char *path, const char *state, size_t queue, char *err,
     size_t errlen)
 {
-	struct auditlog_conf conf = { path, state, queue, true };
+	struct auditlog_conf conf = { path, state, queue, true, NULL };
 
 	return auditlog_open(&conf, err, errlen);
 }
