@@ -3,6 +3,7 @@
  * RFC's recursive definitions (PATH and SUBPROOF) over a leaf-hash
  * array, the verifiers its iterative algorithms (2.1.3.2, 2.1.4.2).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -34,6 +35,73 @@ merkle_node_hash(const merkle_hash left, const merkle_hash right,
 	memcpy(buf + 1, left, MERKLE_HASH);
 	memcpy(buf + 1 + MERKLE_HASH, right, MERKLE_HASH);
 	SHA256(buf, sizeof(buf), out);
+}
+
+struct merkle_hasher {
+	EVP_MD_CTX *ctx;
+	EVP_MD *md;
+};
+
+struct merkle_hasher *
+merkle_hasher_new(void)
+{
+	struct merkle_hasher *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->ctx = EVP_MD_CTX_new();
+	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (h->ctx == NULL || h->md == NULL) {
+		merkle_hasher_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+merkle_hasher_free(struct merkle_hasher *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+	free(h);
+}
+
+static void
+hash2(struct merkle_hasher *h, uint8_t prefix, const void *a, size_t alen,
+    const void *b, size_t blen, merkle_hash out)
+{
+	if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
+	    EVP_DigestUpdate(h->ctx, &prefix, 1) != 1 ||
+	    EVP_DigestUpdate(h->ctx, a, alen) != 1 ||
+	    (blen > 0 && EVP_DigestUpdate(h->ctx, b, blen) != 1) ||
+	    EVP_DigestFinal_ex(h->ctx, out, NULL) != 1)
+		memset(out, 0, MERKLE_HASH);	/* never matches a root */
+}
+
+void
+merkle_hasher_leaf(struct merkle_hasher *h, const void *data, size_t len,
+    merkle_hash out)
+{
+	hash2(h, 0, data, len, NULL, 0, out);
+}
+
+void
+merkle_append_h(struct merkle_tree *t, struct merkle_hasher *hs,
+    const merkle_hash leaf)
+{
+	merkle_hash h;
+	uint64_t s;
+
+	memcpy(h, leaf, MERKLE_HASH);
+	for (s = t->size; s & 1; s >>= 1) {
+		t->depth--;
+		hash2(hs, 1, t->stack[t->depth], MERKLE_HASH, h, MERKLE_HASH,
+		    h);
+	}
+	memcpy(t->stack[t->depth++], h, MERKLE_HASH);
+	t->size++;
 }
 
 void

@@ -24,6 +24,18 @@ void merkle_leaf_hash(const void *data, size_t len, merkle_hash out);
 void merkle_node_hash(const merkle_hash left, const merkle_hash right,
     merkle_hash out);
 
+/*
+ * A hasher that keeps its OpenSSL context and fetched SHA-256: the
+ * one-shot functions above set both up for every hash, which costs more
+ * than hashing a line.  For the writer, hashing every line.
+ */
+struct merkle_hasher;
+
+struct merkle_hasher *merkle_hasher_new(void);
+void merkle_hasher_free(struct merkle_hasher *h);
+void merkle_hasher_leaf(struct merkle_hasher *h, const void *data,
+    size_t len, merkle_hash out);
+
 /* The writer's tree: the roots of the perfect subtrees that make up the
  * leaves so far, one per set bit of size. */
 struct merkle_tree {
@@ -34,6 +46,9 @@ struct merkle_tree {
 
 void merkle_init(struct merkle_tree *t);
 void merkle_append(struct merkle_tree *t, const merkle_hash leaf);
+/* The same with h's context for the node hashes. */
+void merkle_append_h(struct merkle_tree *t, struct merkle_hasher *h,
+    const merkle_hash leaf);
 /* The tree hash of all leaves so far (SHA-256 of nothing for none). */
 void merkle_root(const struct merkle_tree *t, merkle_hash out);
 

@@ -118,10 +118,39 @@ test_proofs(void)
 	    "consistency with an empty or a larger tree");
 }
 
+/* The writer's hasher gives the one-shot functions' hashes. */
+static void
+test_hasher(void)
+{
+	struct merkle_hasher *hs = merkle_hasher_new();
+	struct merkle_tree a, b;
+	merkle_hash x, y, ra, rb;
+	char line[32];
+
+	CHECK(hs != NULL, "hasher");
+	if (hs == NULL)
+		return;
+	merkle_init(&a);
+	merkle_init(&b);
+	for (int i = 0; i < 100; i++) {
+		snprintf(line, sizeof(line), "line %d", i);
+		merkle_leaf_hash(line, strlen(line), x);
+		merkle_hasher_leaf(hs, line, strlen(line), y);
+		CHECK(memcmp(x, y, MERKLE_HASH) == 0, "leaf %d", i);
+		merkle_append(&a, x);
+		merkle_append_h(&b, hs, y);
+		merkle_root(&a, ra);
+		merkle_root(&b, rb);
+		CHECK(memcmp(ra, rb, MERKLE_HASH) == 0, "root of %d", i + 1);
+	}
+	merkle_hasher_free(hs);
+}
+
 int
 main(void)
 {
 	test_vectors();
+	test_hasher();
 	test_proofs();
 	return unit_exit();
 }
