@@ -217,7 +217,7 @@ tlog_line(struct tlog *t, const char *line, size_t len)
 	/* PRODUCT.md: a checkpoint at each reload (its policy line).  An
 	 * event line names its event right after seq and ts; a blocked
 	 * line has "client" there, so only the head is looked at. */
-	if (memmem(line, len < 64 ? len : 64, "\"event\":\"policy\"", 16) !=
+	if (memmem(line, len < 96 ? len : 96, "\"event\":\"policy\"", 16) !=
 	    NULL)
 		t->want = true;
 }
