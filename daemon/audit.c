@@ -455,3 +455,18 @@ audit_parse_chain(const char *line, size_t len, uint64_t *seq,
 	prev_hex[AUDIT_HEXLEN] = '\0';
 	return 0;
 }
+
+uint64_t
+audit_line_seq(const char *line, size_t len)
+{
+	static const char head[] = "{\"seq\":";
+	uint64_t v = 0;
+	size_t i;
+
+	if (len <= sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1))
+		return 0;
+	for (i = sizeof(head) - 1; i < len && line[i] >= '0' &&
+	    line[i] <= '9' && v < UINT64_MAX / 10 - 10; i++)
+		v = v * 10 + (uint64_t)(line[i] - '0');
+	return v;
+}

@@ -90,4 +90,8 @@ void audit_hasher_hash(struct audit_hasher *h, const char *line, size_t len,
 int audit_parse_chain(const char *line, size_t len, uint64_t *seq,
     char prev_hex[AUDIT_HEXLEN + 1]);
 
+/* The seq a line (or the start of a torn one) opens with, {"seq":N,
+ * or 0 when it does not. */
+uint64_t audit_line_seq(const char *line, size_t len);
+
 #endif

@@ -872,21 +872,6 @@ struct found {
 	uint64_t torn_seq;		/* its seq, when readable */
 };
 
-/* The seq at the start of a torn fragment, or 0. */
-static uint64_t
-torn_seq(const char *frag, size_t len)
-{
-	static const char head[] = "{\"seq\":";
-	uint64_t v = 0;
-	size_t i;
-
-	if (len <= sizeof(head) - 1 || memcmp(frag, head, sizeof(head) - 1))
-		return 0;
-	for (i = sizeof(head) - 1; i < len && frag[i] >= '0' &&
-	    frag[i] <= '9' && v < UINT64_MAX / 10 - 10; i++)
-		v = v * 10 + (uint64_t)(frag[i] - '0');
-	return v;
-}
 
 static int
 read_all_at(struct auditlog *log, char *buf, size_t n, off_t at, char *err,
@@ -935,7 +920,7 @@ cut_torn(struct auditlog *log, char *buf, size_t *n, off_t size,
 		return -1;
 	}
 	f->torn = frag;
-	f->torn_seq = torn_seq(buf + *n - frag, frag);
+	f->torn_seq = audit_line_seq(buf + *n - frag, frag);
 	*n -= frag;
 	return size - (off_t)frag;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "audit.h"
 #include "auditread.h"
 #include "json.h"
 #include "merkle.h"
@@ -42,20 +43,6 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t
-seq_of(const char *line, size_t len)
-{
-	static const char head[] = "{\"seq\":";
-	uint64_t v = 0;
-	size_t i;
-
-	if (len <= sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1))
-		return 0;
-	for (i = sizeof(head) - 1; i < len && line[i] >= '0' &&
-	    line[i] <= '9'; i++)
-		v = v * 10 + (uint64_t)(line[i] - '0');
-	return v;
-}
 
 static int
 tree_save(const struct tlog *t)
@@ -136,7 +123,7 @@ catch_up(struct tlog *t, const char *log_path, bool fresh, char *note,
 
 		if (ln.is_long || ln.is_torn)
 			continue;
-		seq = seq_of(ln.text, ln.len);
+		seq = audit_line_seq(ln.text, ln.len);
 		if (first && fresh && seq > 1)
 			snprintf(note, notelen, "%s: no tree file and the log "
 			    "starts at seq %" PRIu64 ": its checkpoints cover "
@@ -213,7 +200,7 @@ tlog_line(struct tlog *t, const char *line, size_t len)
 
 	merkle_hasher_leaf(t->hasher, line, len, h);
 	merkle_append_h(&t->tree, t->hasher, h);
-	t->last_seq = seq_of(line, len);
+	t->last_seq = audit_line_seq(line, len);
 	/* PRODUCT.md: a checkpoint at each reload (its policy line).  An
 	 * event line names its event right after seq and ts; a blocked
 	 * line has "client" there, so only the head is looked at. */
