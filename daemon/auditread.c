@@ -231,6 +231,10 @@ static const struct member top[] = {
 	{ "from", 4, K_INT, F(from), NULL },
 	{ "to", 2, K_INT, F(to), NULL },
 	{ "reason", 6, K_STR, F(reason), NULL },
+	{ "ranges", 6, K_INT, F(ranges), NULL },
+	{ "torn", 4, K_INT, F(torn), NULL },
+	{ "second", 6, K_STR, F(second), NULL },
+	{ "count", 5, K_INT, F(count), NULL },
 	END,
 };
 
@@ -634,9 +638,10 @@ member_name(struct cur *c, const struct member *table, size_t *hint)
 
 static int
 parse_member(struct cur *c, const struct member *table,
-    struct auditread_rec *rec, int depth, size_t *hint)
+    struct auditread_rec *rec, int depth, size_t *hint, uint64_t *seen)
 {
 	const struct member *m;
+	size_t k;
 
 	skip_ws(c);
 	if (c->p == c->end || *c->p != '"')
@@ -645,6 +650,16 @@ parse_member(struct cur *c, const struct member *table,
 	m = member_name(c, table, hint);
 	if (m == NULL && c->why != NULL)
 		return -1;
+	if (m != NULL) {
+		/* the daemon never writes a member twice: a second "seq"
+		 * or "event" is someone's edit, not a line */
+		k = (size_t)(m - table);
+		if (k < 64 && (*seen >> k & 1))
+			return fail(c, "a member appears twice");
+		if (k < 64)
+			*seen |= (uint64_t)1 << k;
+	} else if (depth == 0)
+		rec->unknown++;
 	skip_ws(c);
 	if (c->p == c->end || *c->p != ':')
 		return fail(c, "expected : after a member name");
@@ -661,6 +676,7 @@ parse_object(struct cur *c, const struct member *table,
     struct auditread_rec *rec, int depth)
 {
 	size_t hint = 0;
+	uint64_t seen = 0;
 
 	if (depth >= MAX_DEPTH)
 		return fail(c, "nested too deeply");
@@ -671,7 +687,7 @@ parse_object(struct cur *c, const struct member *table,
 		return 0;
 	}
 	for (;;) {
-		if (parse_member(c, table, rec, depth, &hint) == -1)
+		if (parse_member(c, table, rec, depth, &hint, &seen) == -1)
 			return -1;
 		skip_ws(c);
 		if (c->p < c->end && *c->p == ',') {
@@ -703,6 +719,9 @@ static const struct auditread_rec blank = {
 	.lost = AUDITREAD_NONE,
 	.from = AUDITREAD_NONE,
 	.to = AUDITREAD_NONE,
+	.ranges = AUDITREAD_NONE,
+	.torn = AUDITREAD_NONE,
+	.count = AUDITREAD_NONE,
 };
 
 static int
@@ -836,4 +855,27 @@ auditread_parse_time(const char *s, size_t len, uint64_t *ms,
 		return -1;
 	*ms = (uint64_t)secs * 1000 + frac;
 	return 0;
+}
+
+bool
+auditread_is_strict(const struct auditread_rec *rec, const char **why)
+{
+	bool blocked = rec->qname != NULL || rec->action != NULL ||
+	    rec->trigger != NULL || rec->rule != NULL || rec->list != NULL;
+
+	if (rec->unknown > 0) {
+		*why = "a member the daemon does not write";
+		return false;
+	}
+	if (rec->event != NULL && blocked) {
+		*why = "an event line with blocked-attempt members";
+		return false;
+	}
+	if (rec->event == NULL && (rec->qname == NULL ||
+	    rec->action == NULL || rec->trigger == NULL || rec->rule == NULL ||
+	    rec->list == NULL || rec->client == NULL)) {
+		*why = "a blocked-attempt line without its members";
+		return false;
+	}
+	return true;
 }

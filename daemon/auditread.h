@@ -67,7 +67,10 @@ struct auditread_rec {
 	const char *client_country, *answer_country;	/* from "geo" */
 	int64_t client_asn, answer_asn;
 	bool has_geo;
+	unsigned unknown;		/* top-level members not read */
 	const char *previous, *by;			/* policy events */
+	int64_t ranges, torn, count;	/* policy, start, suppressed */
+	const char *second;		/* suppressed: the second, RFC 3339 */
 	int64_t entries, lists, lost;
 	int64_t from, to;		/* gap events: the seqs lost */
 	const char *reason;		/* gap events: why */
@@ -83,6 +86,14 @@ struct auditread_rec {
  */
 int auditread_parse(const char *line, size_t len, struct auditread_rec *rec,
     const char **why);
+
+/*
+ * Whether a parsed line is one the daemon could have written: no member
+ * it does not write, and either an event line (no blocked-attempt
+ * members) or a blocked-attempt line (qname, action, trigger, rule and
+ * list, and no "event").  For verify; search and report read leniently.
+ */
+bool auditread_is_strict(const struct auditread_rec *rec, const char **why);
 
 /*
  * Parses an RFC 3339 time, "2026-11-23T05:19:33Z" (fraction and a

@@ -349,7 +349,8 @@ on_verify_line(void *arg, const char *file, const struct auditread_line *ln)
 		return problem(here, "not an audit line: no {\"seq\":N,..."
 		    "\"prev\":\"HASH\"} chain members");
 	}
-	if (auditread_parse(ln->text, ln->len, v->rec, &why) == -1) {
+	if (auditread_parse(ln->text, ln->len, v->rec, &why) == -1 ||
+	    !auditread_is_strict(v->rec, &why)) {
 		if (settle_at_end(v) == -1)
 			return -1;
 		return problem(here, "not an audit line: %s", why);

@@ -642,3 +642,29 @@ def test_gz_of_empty_lines_reports_a_count(tmp_path):
         assert r.returncode == 1
         assert len(r.stderr) < 4000, len(r.stderr)
         assert b"3145728 lines are not audit lines" in r.stderr, r.stderr
+
+
+# ---- strict line grammar for verify (issue 9, item 3) ----
+
+@pytest.mark.parametrize("edit,why", [
+    (lambda b: b + ',"seq":99', "appears twice"),
+    (lambda b: b + ',"event":"policy"', "blocked-attempt members"),
+    (lambda b: b + ',"note":"hello"', "does not write"),
+    (lambda b: b.replace('"qname":"www.binance.com",', ''),
+     "without its members"),
+])
+def test_verify_refuses_lines_the_daemon_never_writes(tmp_path, edit, why):
+    """Each edit is re-chained, as an attacker would: the chain holds,
+    the grammar does not."""
+    body = ag.block_body("2026-11-23T05:19:33.123Z", "192.0.2.7", 1,
+                         "www.binance.com", "binance.com", "exchanges")
+    good = ag.chain([body, body])
+    p = tmp_path / "good.jsonl"
+    p.write_text("".join(ln + "\n" for ln in good))
+    rc, out, err = run("verify", p)
+    assert rc == 0, err
+    bad = ag.chain([body, edit(body)])
+    p = tmp_path / "bad.jsonl"
+    p.write_text("".join(ln + "\n" for ln in bad))
+    rc, out, err = run("verify", p)
+    assert rc == 1 and why in err, err
