@@ -20,6 +20,7 @@
 
 #include <openssl/evp.h>
 
+#include "audit.h"
 #include "auditread.h"
 #include "cmd.h"
 #include "cmd_audit_tlog.h"
@@ -39,16 +40,19 @@ struct leaves {
 static int
 read_leaves(char **files, int nfiles, struct leaves *lv)
 {
-	static struct auditread_rec rec;
+	struct merkle_hasher *hs = merkle_hasher_new();
 	struct auditread_line ln;
 	struct auditread *r;
 	const char *why;
 	int i, rc;
 
 	memset(lv, 0, sizeof(*lv));
+	if (hs == NULL)
+		cmd_oom("reading the log");
 	for (i = 0; i < nfiles; i++) {
 		if ((r = auditread_open(files[i], &why)) == NULL) {
 			fprintf(stderr, "cordon: %s: %s\n", files[i], why);
+			merkle_hasher_free(hs);
 			return -1;
 		}
 		while ((rc = auditread_next(r, &ln, &why)) == 1) {
@@ -66,18 +70,20 @@ read_leaves(char **files, int nfiles, struct leaves *lv)
 				lv->seq = s;
 				lv->cap = cap;
 			}
-			merkle_leaf_hash(ln.text, ln.len, lv->hash[lv->n]);
-			lv->seq[lv->n] = !ln.is_long && !ln.is_torn &&
-			    auditread_parse(ln.text, ln.len, &rec, &why) == 0 ?
-			    rec.seq : 0;
+			merkle_hasher_leaf(hs, ln.text, ln.len,
+			    lv->hash[lv->n]);
+			lv->seq[lv->n] = ln.is_long ? 0 :
+			    audit_line_seq(ln.text, ln.len);
 			lv->n++;
 		}
 		auditread_close(r);
 		if (rc == -1) {
 			fprintf(stderr, "cordon: %s: %s\n", files[i], why);
+			merkle_hasher_free(hs);
 			return -1;
 		}
 	}
+	merkle_hasher_free(hs);
 	return 0;
 }
 

@@ -154,30 +154,46 @@ split(uint64_t n)
 	return k;
 }
 
-void
-merkle_root_of(const merkle_hash *leaves, uint64_t n, merkle_hash out)
+/* The tree hash of leaves[0..n), n > 0, node hashes with hs (or the
+ * one-shot function when there is none). */
+static void
+root_of(struct merkle_hasher *hs, const merkle_hash *leaves, uint64_t n,
+    merkle_hash out)
 {
 	merkle_hash l, r;
 	uint64_t k;
 
-	if (n == 0) {
-		SHA256((const uint8_t *)"", 0, out);
-		return;
-	}
 	if (n == 1) {
 		memcpy(out, leaves[0], MERKLE_HASH);
 		return;
 	}
 	k = split(n);
-	merkle_root_of(leaves, k, l);
-	merkle_root_of(leaves + k, n - k, r);
-	merkle_node_hash(l, r, out);
+	root_of(hs, leaves, k, l);
+	root_of(hs, leaves + k, n - k, r);
+	if (hs != NULL)
+		hash2(hs, 1, l, MERKLE_HASH, r, MERKLE_HASH, out);
+	else
+		merkle_node_hash(l, r, out);
+}
+
+void
+merkle_root_of(const merkle_hash *leaves, uint64_t n, merkle_hash out)
+{
+	struct merkle_hasher *hs;
+
+	if (n == 0) {
+		SHA256((const uint8_t *)"", 0, out);
+		return;
+	}
+	hs = merkle_hasher_new();
+	root_of(hs, leaves, n, out);
+	merkle_hasher_free(hs);
 }
 
 /* PATH(m, D[n]) of RFC 9162 2.1.3.1, hashes appended at proof[*np]. */
 static void
-path(const merkle_hash *leaves, uint64_t n, uint64_t m, merkle_hash *proof,
-    int *np)
+path(struct merkle_hasher *hs, const merkle_hash *leaves, uint64_t n,
+    uint64_t m, merkle_hash *proof, int *np)
 {
 	uint64_t k;
 
@@ -185,11 +201,11 @@ path(const merkle_hash *leaves, uint64_t n, uint64_t m, merkle_hash *proof,
 		return;
 	k = split(n);
 	if (m < k) {
-		path(leaves, k, m, proof, np);
-		merkle_root_of(leaves + k, n - k, proof[(*np)++]);
+		path(hs, leaves, k, m, proof, np);
+		root_of(hs, leaves + k, n - k, proof[(*np)++]);
 	} else {
-		path(leaves + k, n - k, m - k, proof, np);
-		merkle_root_of(leaves, k, proof[(*np)++]);
+		path(hs, leaves + k, n - k, m - k, proof, np);
+		root_of(hs, leaves, k, proof[(*np)++]);
 	}
 }
 
@@ -197,33 +213,36 @@ int
 merkle_inclusion_proof(const merkle_hash *leaves, uint64_t n,
     uint64_t index, merkle_hash *proof)
 {
+	struct merkle_hasher *hs;
 	int np = 0;
 
 	if (index >= n)
 		return -1;
-	path(leaves, n, index, proof, &np);
+	hs = merkle_hasher_new();
+	path(hs, leaves, n, index, proof, &np);
+	merkle_hasher_free(hs);
 	return np;
 }
 
 /* SUBPROOF(m, D[n], b) of RFC 9162 2.1.4.1. */
 static void
-subproof(const merkle_hash *leaves, uint64_t n, uint64_t m, bool b,
-    merkle_hash *proof, int *np)
+subproof(struct merkle_hasher *hs, const merkle_hash *leaves, uint64_t n,
+    uint64_t m, bool b, merkle_hash *proof, int *np)
 {
 	uint64_t k;
 
 	if (m == n) {
 		if (!b)
-			merkle_root_of(leaves, n, proof[(*np)++]);
+			root_of(hs, leaves, n, proof[(*np)++]);
 		return;
 	}
 	k = split(n);
 	if (m <= k) {
-		subproof(leaves, k, m, b, proof, np);
-		merkle_root_of(leaves + k, n - k, proof[(*np)++]);
+		subproof(hs, leaves, k, m, b, proof, np);
+		root_of(hs, leaves + k, n - k, proof[(*np)++]);
 	} else {
-		subproof(leaves + k, n - k, m - k, false, proof, np);
-		merkle_root_of(leaves, k, proof[(*np)++]);
+		subproof(hs, leaves + k, n - k, m - k, false, proof, np);
+		root_of(hs, leaves, k, proof[(*np)++]);
 	}
 }
 
@@ -231,11 +250,14 @@ int
 merkle_consistency_proof(const merkle_hash *leaves, uint64_t n, uint64_t m,
     merkle_hash *proof)
 {
+	struct merkle_hasher *hs;
 	int np = 0;
 
 	if (m == 0 || m > n)
 		return -1;
-	subproof(leaves, n, m, true, proof, &np);
+	hs = merkle_hasher_new();
+	subproof(hs, leaves, n, m, true, proof, &np);
+	merkle_hasher_free(hs);
 	return np;
 }
 
