@@ -14,6 +14,7 @@
  */
 #include "auditlog.h"
 #include "log.h"
+#include "syslogsink.h"
 #include "tlog.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +141,7 @@ struct auditlog {
 
 	/* Writer thread only (and auditlog_open before it starts). */
 	struct tlog *tlog;		/* signed checkpoints, or NULL */
+	struct syslogsink *syslog;	/* copies to syslog, or NULL */
 	uint64_t seq;			/* of the last line formatted */
 	char prev[AUDIT_HEXLEN + 1];	/* hash of the last line formatted */
 	uint64_t gap_from, gap_to;	/* pending gap; gap_to 0: none */
@@ -158,11 +161,11 @@ struct auditlog {
 };
 
 /*
- * Hooks for whatever else must see the log exactly as written (the
- * Merkle tree of signed checkpoints).  They run on the writer thread:
- * on_line_written() once per line that reached the file whole, in file
- * order, with the line's bytes (no newline) and seq; on_log_point() at
- * the points where a checkpoint belongs.  Nothing hooked yet.
+ * Hooks for whatever else must see the log exactly as written: the
+ * Merkle tree of signed checkpoints and the copies sent to syslog.  They
+ * run on the writer thread: on_line_written() once per line that reached
+ * the file whole, in file order, with the line's bytes (no newline) and
+ * seq; on_log_point() at the points where a checkpoint belongs.
  */
 enum log_point {
 	POINT_BATCH,		/* a batch was written (and synced) */
@@ -170,22 +173,51 @@ enum log_point {
 	POINT_STOP,		/* the last line of a clean stop is written */
 };
 
+/* Blocked attempts are notices, the daemon's own events info, a loss a
+ * warning.  An event line names its event right after seq and ts. */
+static int
+line_severity(const char *line, size_t len, enum line_kind kind)
+{
+	if (kind == LINE_GAP)
+		return LOG_WARNING;
+	if (memmem(line, len < 96 ? len : 96, "\"event\":\"", 9) != NULL)
+		return LOG_INFO;
+	return LOG_NOTICE;
+}
+
 static void
 on_line_written(struct auditlog *log, const char *line, size_t len,
-    uint64_t seq)
+    enum line_kind kind)
 {
-	(void)seq;
 	if (log->tlog != NULL)
 		tlog_line(log->tlog, line, len);
+	if (log->syslog != NULL)
+		syslogsink_send(log->syslog, line_severity(line, len, kind),
+		    line, len);
 }
 
 /* tlog.h: a checkpoint when one is due, and always at rotation and at
- * a clean stop. */
+ * a clean stop; syslog gets a copy of its line. */
 static void
 on_log_point(struct auditlog *log, enum log_point point)
 {
-	if (log->tlog != NULL)
-		tlog_point(log->tlog, point != POINT_BATCH);
+	const char *cp;
+	size_t len;
+
+	if (log->tlog == NULL)
+		return;
+	cp = tlog_point(log->tlog, point != POINT_BATCH, &len);
+	if (cp != NULL && log->syslog != NULL)
+		syslogsink_send(log->syslog, LOG_NOTICE, cp, len);
+}
+
+/* Copies the sink's counts into the stats.  Called under lock. */
+static void
+publish_syslog_locked(struct auditlog *log)
+{
+	if (log->syslog != NULL)
+		syslogsink_counts(log->syslog, &log->stats.syslog_sent,
+		    &log->stats.syslog_dropped);
 }
 
 static uint64_t
@@ -451,7 +483,7 @@ chunk_flush(struct auditlog *log)
 		k = chunk_failed(log, written, errors);
 	for (i = 0; i < k; i++) {
 		on_line_written(log, log->out + begin,
-		    log->meta[i].end - 1 - begin, log->meta[i].from);
+		    log->meta[i].end - 1 - begin, log->meta[i].kind);
 		if (log->meta[i].kind == LINE_GAP)
 			gaps++;
 		begin = log->meta[i].end;
@@ -465,6 +497,7 @@ chunk_flush(struct auditlog *log)
 	log->stats.gaps += gaps;
 	log->stats.seq = log->seq;
 	memcpy(log->head_hash, log->prev, sizeof(log->prev));
+	publish_syslog_locked(log);
 	pthread_mutex_unlock(&log->lock);
 	chunk_start(log);
 }
@@ -1080,6 +1113,7 @@ free_log(struct auditlog *log)
 	free(log->state_path);
 	audit_hasher_free(log->hasher);
 	tlog_close(log->tlog);
+	syslogsink_close(log->syslog);
 	free(log);
 }
 
@@ -1170,6 +1204,12 @@ auditlog_open(const struct auditlog_conf *conf, char *err, size_t errlen)
 		}
 		if (note[0] != '\0')
 			log_warn("%s", note);
+	}
+	if (conf->syslog != NULL &&
+	    (log->syslog = syslogsink_open(conf->syslog)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", conf->path);
+		free_log(log);
+		return NULL;
 	}
 	init_sync(log);
 	log->reserved = UINT64_MAX;	/* set below, once it is known */

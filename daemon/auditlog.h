@@ -18,6 +18,9 @@
  * stop whose stop line was written, "lost" when lines after HEAD could
  * not be written at stop, "stalled" when the stop timed out.
  *
+ * With conf->syslog each line, once written, and each signed checkpoint
+ * also goes to syslog (syslogsink.h), from the writer thread.
+ *
  * Lines the writer adds itself (audit.h formats them):
  *   {"seq":S,"ts":..,"event":"gap","from":S,"to":T,"reason":".."}
  *	a gap line takes the first lost seq and stands for S..T, so the
@@ -37,6 +40,7 @@
 struct auditlog;
 
 struct tlog_conf;
+struct syslogsink_conf;
 
 struct auditlog_conf {
 	const char *path;	/* the log */
@@ -44,6 +48,8 @@ struct auditlog_conf {
 	size_t queue_bytes;	/* memory for bodies waiting to be written */
 	bool sync;		/* fdatasync each batch before the next */
 	const struct tlog_conf *tlog;	/* signed checkpoints, or NULL */
+	const struct syslogsink_conf *syslog;	/* a copy of every line
+				   written and checkpoint, or NULL */
 };
 
 struct auditlog_stats {
@@ -59,6 +65,8 @@ struct auditlog_stats {
 	int last_errno;		/* of the last batch: 0 when it was written */
 	uint64_t writing_since;	/* CLOCK_MONOTONIC ms a write in progress
 				   began; 0 when the writer is not writing */
+	uint64_t syslog_sent;	/* copies the syslog socket took */
+	uint64_t syslog_dropped;	/* copies it could not take */
 };
 
 /*

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
+#include <syslog.h>
 
 #include "config.h"
 #include "diag.h"
@@ -237,6 +239,55 @@ set_action(struct config *cfg, const struct option *o, const char *value,
 	}
 	*why = "not an action (use nxdomain, nodata, refused or sinkhole)";
 	return -1;
+}
+
+static int
+set_facility(struct config *cfg, const struct option *o, const char *value,
+    const char **why)
+{
+	static const struct {
+		const char *name;
+		int facility;
+	} names[] = {
+		{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+		{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	size_t i;
+
+	(void)o;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(value, names[i].name) == 0) {
+			cfg->log_syslog_facility = names[i].facility;
+			return 0;
+		}
+	}
+	*why = "not a syslog facility (use daemon, user, auth, authpriv or "
+	    "local0 to local7)";
+	return -1;
+}
+
+/* A syslog tag: what rsyslog's programname and journald's
+ * SYSLOG_IDENTIFIER take, so filters can pick the lines out. */
+static int
+set_tag(struct config *cfg, const struct option *o, const char *value,
+    const char **why)
+{
+	const char *p;
+
+	for (p = value; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+		    *p != '.')
+			break;
+	if (p == value || *p != '\0' || p - value > 32) {
+		*why = "not a syslog tag (1 to 32 letters, digits, '-', '_' "
+		    "or '.')";
+		return -1;
+	}
+	return set_str(cfg, o, value, why);
 }
 
 static int
@@ -492,6 +543,12 @@ static const struct option options[] = {
 	    OFF(log_checkpoint_every), "60s", 100, 86400000 },
 	{ "log", "client_rate", set_u32, OFF(log_client_rate), "100", 0,
 	    10000000 },
+	{ "log", "syslog", set_bool, OFF(log_syslog), "no", 0, 0 },
+	{ "log", "syslog_socket", set_str, OFF(log_syslog_socket), "/dev/log",
+	    0, 0 },
+	{ "log", "syslog_facility", set_facility, 0, "daemon", 0, 0 },
+	{ "log", "syslog_tag", set_tag, OFF(log_syslog_tag), "cordon-audit",
+	    0, 0 },
 	{ "control", "http", set_str, OFF(control_http), "", 0, 0 },
 	{ "control", "socket", set_str, OFF(control_socket), "", 0, 0 },
 };
@@ -683,7 +740,8 @@ config_load(const char *path, const char *resolv_conf, struct diag *d)
 	    resolve_path(&cfg->pidfile, dir) == -1 ||
 	    resolve_path(&cfg->country_db, dir) == -1 ||
 	    resolve_path(&cfg->asn_db, dir) == -1 ||
-	    resolve_path(&cfg->control_socket, dir) == -1) {
+	    resolve_path(&cfg->control_socket, dir) == -1 ||
+	    resolve_path(&cfg->log_syslog_socket, dir) == -1) {
 		diag_add(d, path, 0, "out of memory while reading the config");
 		free(dir);
 		goto fail;
@@ -691,6 +749,10 @@ config_load(const char *path, const char *resolv_conf, struct diag *d)
 	free(dir);
 	if (cfg->lists[0] == '\0')
 		diag_add(d, path, 0, "[policy] lists is not set");
+	if (strlen(cfg->log_syslog_socket) >= sizeof(((struct sockaddr_un *)
+	    NULL)->sun_path))
+		diag_add(d, path, config_line(cfg, "log", "syslog_socket"),
+		    "[log] syslog_socket: path too long for a socket");
 	if (cfg->nupstreams == 0)
 		(void)read_resolv_conf(cfg, resolv_conf, d);
 	if (diag_count(d) != before)
@@ -709,7 +771,7 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	for (i = 0; i < NOPTIONS; i++)
-		if (options[i].set == set_str)
+		if (options[i].set == set_str || options[i].set == set_tag)
 			free(*FIELD(cfg, &options[i], char *));
 	free(cfg->listen);
 	free(cfg->allow);

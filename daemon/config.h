@@ -78,6 +78,10 @@ struct config {
 	uint32_t log_checkpoint_every;	/* ms */
 	uint32_t log_client_rate;	/* blocked lines/s per client, then
 					 * one "suppressed" event; 0 = off */
+	bool log_syslog;		/* blocked lines, checkpoints too */
+	char *log_syslog_socket;	/* the syslog daemon's socket */
+	int log_syslog_facility;	/* LOG_DAEMON, LOG_LOCAL0, ... */
+	char *log_syslog_tag;
 
 	/* [control] */
 	char *control_http;

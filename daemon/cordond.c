@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "auditlog.h"
+#include "syslogsink.h"
 #include "check.h"
 #include "config.h"
 #include "control.h"
@@ -307,14 +308,17 @@ static int
 open_logs(struct daemon *d)
 {
 	struct auditlog_conf lc = { NULL, NULL, AUDIT_QUEUE_BYTES,
-	    d->cfg->log_sync, NULL };
+	    d->cfg->log_sync, NULL, NULL };
 	struct tlog_conf tc = { d->cfg->log_signing_key, d->cfg->log_origin,
 	    d->cfg->log_checkpoints, d->cfg->log_checkpoint_every };
+	struct syslogsink_conf sc = { d->cfg->log_syslog_socket,
+	    d->cfg->log_syslog_facility, d->cfg->log_syslog_tag };
 	char err[512];
 
 	if (d->cfg->log_blocked[0] != '\0') {
 		lc.path = d->cfg->log_blocked;
 		lc.tlog = tc.key_path[0] != '\0' ? &tc : NULL;
+		lc.syslog = d->cfg->log_syslog ? &sc : NULL;
 		lc.state_path = d->cfg->log_state[0] != '\0' ?
 		    d->cfg->log_state : NULL;
 		d->blocked_log = auditlog_open(&lc, err, sizeof(err));
@@ -327,6 +331,7 @@ open_logs(struct daemon *d)
 		lc.path = d->cfg->log_queries;
 		lc.state_path = NULL;		/* QUERIES.state */
 		lc.tlog = NULL;
+		lc.syslog = NULL;	/* every query would flood it */
 		d->query_log = auditlog_open(&lc, err, sizeof(err));
 		if (d->query_log == NULL) {
 			log_err("%s", err);

@@ -237,6 +237,16 @@ write_daemon(struct evbuffer *out, const struct metrics_daemon *md)
 		    "\"queries\",result=\"dropped\"} %llu\n",
 		    (unsigned long long)md->query_log->written,
 		    (unsigned long long)md->query_log->dropped);
+	if (md->blocked_log != NULL && md->cfg->log_syslog) {
+		head(out, "cordon_syslog_messages_total", "counter",
+		    "Copies of audit lines and checkpoints sent to syslog, and "
+		    "those the socket could not take.");
+		evbuffer_add_printf(out, "cordon_syslog_messages_total{result="
+		    "\"sent\"} %llu\ncordon_syslog_messages_total{result="
+		    "\"dropped\"} %llu\n",
+		    (unsigned long long)md->blocked_log->syslog_sent,
+		    (unsigned long long)md->blocked_log->syslog_dropped);
+	}
 	head(out, "cordon_start_time_seconds", "gauge", "Start time.");
 	evbuffer_add_printf(out, "cordon_start_time_seconds %.3f\n",
 	    md->started);

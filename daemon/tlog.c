@@ -32,6 +32,8 @@ struct tlog {
 	uint64_t cp_size;		/* tree size of the last checkpoint */
 	uint64_t cp_ms;			/* when it was written */
 	bool want;			/* a reload asked for one */
+	char *cp_line;			/* the last checkpoint's line */
+	size_t cp_len;
 };
 
 static uint64_t
@@ -209,14 +211,35 @@ tlog_line(struct tlog *t, const char *line, size_t len)
 		t->want = true;
 }
 
+/* Appends all of buf to fd; -1 on error. */
+static int
+append_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Signs a checkpoint of the tree as it stands and appends its line to
+ * the checkpoints file; the line (no newline) stays in t->cp_line. */
 static void
 write_checkpoint(struct tlog *t)
 {
 	char text[512], ts[32];
 	merkle_hash root;
 	time_t now = time(NULL);
-	char *note;
-	FILE *f;
+	char *note, *line = NULL;
+	size_t len = 0;
+	FILE *mem;
 	int fd;
 
 	merkle_root(&t->tree, root);
@@ -224,35 +247,55 @@ write_checkpoint(struct tlog *t)
 	    sizeof(text)) == 0 || (note = note_sign(t->key, text)) == NULL)
 		return;
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	if ((mem = open_memstream(&line, &len)) != NULL) {
+		fprintf(mem, "{\"size\":%" PRIu64 ",\"ts\":\"%s\",\"note\":",
+		    t->tree.size, ts);
+		json_put_string(mem, note);
+		fputs("}\n", mem);
+		if (fclose(mem) != 0) {
+			free(line);
+			line = NULL;
+		}
+	}
+	free(note);
+	if (line == NULL)
+		return;
 	fd = open(t->checkpoints_path, O_WRONLY | O_APPEND | O_CREAT |
 	    O_CLOEXEC, 0640);
-	if (fd != -1 && (f = fdopen(fd, "a")) != NULL) {
-		fprintf(f, "{\"size\":%" PRIu64 ",\"ts\":\"%s\",\"note\":",
-		    t->tree.size, ts);
-		json_put_string(f, note);
-		fputs("}\n", f);
-		fflush(f);
-		(void)fdatasync(fd);
-		fclose(f);
-	} else if (fd != -1)
+	if (fd != -1) {
+		if (append_all(fd, line, len) == 0)
+			(void)fdatasync(fd);
 		close(fd);
-	free(note);
+	}
+	line[len - 1] = '\0';
+	free(t->cp_line);
+	t->cp_line = line;
+	t->cp_len = len - 1;
 	t->cp_size = t->tree.size;
 	t->cp_ms = mono_ms();
 	t->want = false;
 }
 
-void
-tlog_point(struct tlog *t, bool force)
+const char *
+tlog_point(struct tlog *t, bool force, size_t *len)
 {
 	uint64_t now = mono_ms();
+	bool is_written = false;
 
 	if (force || t->want || (t->tree.size != t->cp_size &&
 	    now - t->cp_ms >= t->every_ms)) {
-		if (t->tree.size != t->cp_size || force)
+		if (t->tree.size != t->cp_size || force) {
+			free(t->cp_line);
+			t->cp_line = NULL;
 			write_checkpoint(t);
+			is_written = t->cp_line != NULL;
+		}
 		(void)tree_save(t);
 	}
+	if (!is_written)
+		return NULL;
+	*len = t->cp_len;
+	return t->cp_line;
 }
 
 uint64_t
@@ -270,5 +313,6 @@ tlog_close(struct tlog *t)
 	merkle_hasher_free(t->hasher);
 	free(t->checkpoints_path);
 	free(t->tree_path);
+	free(t->cp_line);
 	free(t);
 }

@@ -38,8 +38,10 @@ struct tlog *tlog_open(const struct tlog_conf *c, const char *log_path,
 void tlog_line(struct tlog *t, const char *line, size_t len);
 
 /* A point where a checkpoint may be due: writes one when forced or when
- * every_ms has passed (and the tree grew), then saves the tree. */
-void tlog_point(struct tlog *t, bool force);
+ * every_ms has passed (and the tree grew), then saves the tree.  Returns
+ * the line just appended to the checkpoints file (no newline; valid until
+ * the next call), or NULL when none was written. */
+const char *tlog_point(struct tlog *t, bool force, size_t *len);
 
 uint64_t tlog_size(const struct tlog *t);
 

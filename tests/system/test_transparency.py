@@ -1,14 +1,14 @@
-"""The audit log as a transparency log (issue 9, items 2-4 as far as
-they go today): `cordon audit keygen`, `checkpoint`, `verify --key
---checkpoints` and `prove`, with Go's golang.org/x/mod/sumdb/note and
-sumdb/tlog as the independent verifier (tests/system/tlogcheck, built
-here offline in GOPATH mode).  Each tamper case is done as an attacker
-would: edit, then re-chain every `prev` so the plain chain verifies; an
-auditor who holds a checkpoint newer than the tampering must catch it.
+"""The audit log as a transparency log (issue 9, items 2-4): `cordon audit
+keygen`, `checkpoint`, `verify --key --checkpoints` and `prove`, with
+Go's golang.org/x/mod/sumdb/note and sumdb/tlog as the independent
+verifier (tests/system/tlogcheck, built here offline in GOPATH mode).
+Each tamper case is done as an attacker would: edit, then re-chain every
+`prev` so the plain chain verifies; an auditor who holds a checkpoint
+newer than the tampering must catch it.
 
-Not yet here: the daemon writing checkpoints itself ([log] signing_key,
-checkpoint_every); the checkpoints are signed with `cordon audit
-checkpoint` over the log files."""
+The daemon's own checkpoints ([log] signing_key, checkpoint_every) are
+tested below ("the daemon writes the checkpoints"); test_syslog.py ships
+them off the host."""
 
 import gzip
 import hashlib

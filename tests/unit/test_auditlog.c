@@ -4,7 +4,9 @@
  * existing file, reopening after rotation, cutting a torn last line,
  * gap lines with exact seq ranges for a full queue, invalid bodies, a
  * full disk and an unclean stop, start and stop lines, the state file
- * (chain head and reserved mark) and a close bounded on a stalled disk.
+ * (chain head and reserved mark), a close bounded on a stalled disk, and
+ * the copies sent to syslog (exact, in order; dropped and counted, never
+ * waited for, when the syslog socket is full or gone).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,13 +17,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "auditlog.h"
+#include "syslogsink.h"
 #include "unit.h"
 
 #define NTHREADS 4
@@ -250,7 +256,7 @@ static struct auditlog *
 open_conf(const char *path, const char *state, size_t queue, char *err,
     size_t errlen)
 {
-	struct auditlog_conf conf = { path, state, queue, true, NULL };
+	struct auditlog_conf conf = { path, state, queue, true, NULL, NULL };
 
 	return auditlog_open(&conf, err, errlen);
 }
@@ -1035,6 +1041,170 @@ test_stalled_close(const char *dir)
 	unlink_log(path);
 }
 
+static struct auditlog *
+open_syslog(const char *path, const char *sock)
+{
+	struct syslogsink_conf sc = { sock, LOG_LOCAL3, "cordon-audit" };
+	struct auditlog_conf conf = { path, NULL, 1 << 20, false, NULL, &sc };
+	char err[256] = "";
+	struct auditlog *log = auditlog_open(&conf, err, sizeof(err));
+
+	CHECK(log != NULL, "syslog: open %s: %s", path, err);
+	return log;
+}
+
+static int
+bind_dgram(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		CHECK(false, "syslog: %s: too long", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		CHECK(false, "syslog: bind %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A syslog daemon: keeps what arrives on fd until told to stop. */
+struct collector {
+	int fd;
+	pthread_t th;
+	volatile int stop;
+	char *msgs[64];
+	size_t lens[64];
+	size_t n;
+};
+
+static void *
+collector_main(void *arg)
+{
+	struct collector *c = arg;
+	char msg[AUDIT_LINE_MAX + 256];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, msg, sizeof(msg), 0);
+		if (n > 0 && c->n < 64) {
+			c->msgs[c->n] = malloc((size_t)n + 1);
+			memcpy(c->msgs[c->n], msg, (size_t)n);
+			c->msgs[c->n][n] = '\0';
+			c->lens[c->n++] = (size_t)n;
+		} else if (n < 0 && c->stop) {
+			return NULL;
+		} else if (n < 0) {
+			sleep_ms(1);
+		}
+	}
+}
+
+/* Checks that message k is line, under <pri> and the tag. */
+static void
+check_copy(const struct collector *c, size_t k, const char *line,
+    size_t len, int pri)
+{
+	char head[64];
+	const char *msg, *tag;
+	size_t n;
+
+	CHECK(k < c->n, "syslog: copy %zu missing", k);
+	if (k >= c->n)
+		return;
+	msg = c->msgs[k];
+	n = c->lens[k];
+	snprintf(head, sizeof(head), "<%d>", pri);
+	CHECK(strncmp(msg, head, strlen(head)) == 0, "syslog: copy %zu: "
+	    "%.40s, want %s", k, msg, head);
+	/* <PRI>Mmm dd hh:mm:ss TAG[PID]: */
+	tag = msg + strlen(head) + 16;
+	snprintf(head, sizeof(head), "cordon-audit[%ld]: ", (long)getpid());
+	CHECK(n > len && strncmp(tag, head, strlen(head)) == 0 &&
+	    memcmp(msg + n - len, line, len) == 0 &&
+	    tag + strlen(head) == msg + n - len, "syslog: copy %zu: %s", k,
+	    msg);
+}
+
+static void
+test_syslog(const char *dir)
+{
+	char path[128], sock[128];
+	struct auditlog_stats st;
+	struct auditlog *log;
+	size_t len, k = 0;
+	char *data, *line, *nl;
+	int fd, pri;
+	uint64_t start;
+
+	path_in_dir(path, sizeof(path), dir, "sys");
+	path_in_dir(sock, sizeof(sock), dir, "sys.sock");
+	if ((fd = bind_dgram(sock)) == -1)
+		return;
+	/* Every line written, in file order, byte for byte. */
+	{
+		struct collector c = { .fd = fd };
+
+		pthread_create(&c.th, NULL, collector_main, &c);
+		log = open_syslog(path, sock);
+		submit_n(log, 0, 0, 50);
+		auditlog_close(log);
+		sleep_ms(50);
+		c.stop = 1;
+		pthread_join(c.th, NULL);
+		data = slurp(path, &len);
+		for (line = data; line != NULL && *line != '\0';
+		    line = nl + 1) {
+			if ((nl = strchr(line, '\n')) == NULL)
+				break;
+			pri = LOG_LOCAL3 | (memmem(line, (size_t)(nl - line),
+			    "\"event\":", 8) != NULL ? LOG_INFO : LOG_NOTICE);
+			check_copy(&c, k++, line, (size_t)(nl - line), pri);
+		}
+		CHECK(k == 52 && c.n == 52, "syslog: %zu lines, %zu copies, "
+		    "want start + 50 + stop", k, c.n);
+		while (c.n > 0)
+			free(c.msgs[--c.n]);
+		free(data);
+		unlink_log(path);
+	}
+
+	/* A full socket (nobody reads it): dropped and counted, never
+	 * waited for; the file has every line. */
+	log = open_syslog(path, sock);
+	start = clock_ms();
+	submit_n(log, 0, 0, 2000);
+	CHECK(wait_written(log, 2001), "syslog full: slow");
+	auditlog_get_stats(log, &st);
+	CHECK(st.syslog_sent + st.syslog_dropped == st.written &&
+	    st.syslog_dropped > 0 && st.syslog_sent > 0 && st.dropped == 0,
+	    "syslog full: written %" PRIu64 " sent %" PRIu64 " dropped %"
+	    PRIu64, st.written, st.syslog_sent, st.syslog_dropped);
+	auditlog_close(log);
+	CHECK(clock_ms() - start < 3000, "syslog full: took %" PRIu64 " ms",
+	    clock_ms() - start);
+	unlink_log(path);
+	close(fd);
+	unlink(sock);
+
+	/* No syslog daemon at all: the log is written as ever. */
+	log = open_syslog(path, sock);
+	submit_n(log, 0, 0, 10);
+	CHECK(wait_written(log, 11), "syslog gone: slow");
+	auditlog_get_stats(log, &st);
+	CHECK(st.syslog_sent == 0 && st.syslog_dropped == 11 &&
+	    st.written == 11, "syslog gone: sent %" PRIu64 " dropped %" PRIu64,
+	    st.syslog_sent, st.syslog_dropped);
+	auditlog_close(log);
+	unlink_log(path);
+}
+
 int
 main(void)
 {
@@ -1059,6 +1229,7 @@ main(void)
 	test_latency(dir);
 	test_close_flushes(dir);
 	test_stalled_close(dir);
+	test_syslog(dir);
 	if (rmdir(dir) != 0)
 		CHECK(false, "%s left files behind", dir);
 	return unit_exit();
