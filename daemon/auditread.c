@@ -1,7 +1,7 @@
 /*
  * auditread: audit log files back into lines, and lines into records.
- * The reader inflates gzip'd rotations through zlib and splits lines in
- * a large buffer; the JSON reader decodes one flat object (plus the
+ * The reader inflates gzip'd rotations with zlib's inflate (strictly:
+ * no bytes after the last member) and splits lines in a large buffer; the JSON reader decodes one flat object (plus the
  * nested "geo") into fixed fields.  Both take input an attacker may have
  * edited, so every read is bounded by the line's length.
  */
@@ -20,9 +20,22 @@
  * hundred reads, and lines are handed out in place, never copied.
  */
 #define READ_CHUNK (1024 * 1024)
+#define IN_CHUNK (256 * 1024)
 
+/*
+ * A file that starts with the gzip magic is inflated here rather than
+ * through gzread(): zlib's gz* functions ignore bytes after the last
+ * gzip member, and a log an auditor checks must have none.  Members may
+ * follow one another (cat a.gz b.gz is a gzip file); anything else after
+ * a member is trailing garbage, an error.
+ */
 struct auditread {
-	gzFile gz;
+	int fd;
+	bool is_gz;
+	bool is_member_done;	/* inflate ended a member; next or end */
+	bool is_in_eof;		/* read(2) has returned 0 */
+	z_stream zs;
+	unsigned char *in;	/* raw bytes: in[zs.next_in .. +avail_in) */
 	char *buf;
 	size_t cap;
 	size_t pos, end;	/* unread bytes are buf[pos..end) */
@@ -30,31 +43,74 @@ struct auditread {
 	bool is_eof;
 };
 
+static ssize_t
+read_some(int fd, void *dst, size_t n)
+{
+	ssize_t got;
+
+	while ((got = read(fd, dst, n)) < 0 && errno == EINTR)
+		;
+	return got;
+}
+
+/* Appends to the raw bytes waiting in r->in; -1 with errno on error. */
+static int
+read_in(struct auditread *r)
+{
+	ssize_t got;
+
+	if (r->zs.avail_in > 0 && r->zs.next_in != r->in)
+		memmove(r->in, r->zs.next_in, r->zs.avail_in);
+	r->zs.next_in = r->in;
+	got = read_some(r->fd, r->in + r->zs.avail_in, IN_CHUNK -
+	    r->zs.avail_in);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		r->is_in_eof = true;
+	r->zs.avail_in += (uInt)got;
+	return 0;
+}
+
 struct auditread *
 auditread_open(const char *path, const char **why)
 {
 	struct auditread *r;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		*why = strerror(errno);
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		*why = "out of memory";
 		return NULL;
 	}
-	r = calloc(1, sizeof(*r));
-	if (r == NULL || (r->gz = gzdopen(fd, "rb")) == NULL) {
-		*why = "out of memory";
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd == -1) {
+		*why = strerror(errno);
 		free(r);
-		close(fd);
 		return NULL;
 	}
 	r->cap = READ_CHUNK + AUDIT_LINE_MAX + 1;
-	if ((r->buf = malloc(r->cap)) == NULL) {
+	r->buf = malloc(r->cap);
+	r->in = malloc(IN_CHUNK);
+	if (r->buf == NULL || r->in == NULL) {
 		*why = "out of memory";
 		auditread_close(r);
 		return NULL;
 	}
-	gzbuffer(r->gz, 256 * 1024);
+	/* The magic needs two bytes; a shorter file is plain text. */
+	r->zs.next_in = r->in;
+	while (r->zs.avail_in < 2 && !r->is_in_eof) {
+		if (read_in(r) != 0) {
+			*why = strerror(errno);
+			auditread_close(r);
+			return NULL;
+		}
+	}
+	r->is_gz = r->zs.avail_in >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b;
+	if (r->is_gz && inflateInit2(&r->zs, 15 + 16) != Z_OK) {
+		r->is_gz = false;
+		*why = "out of memory";
+		auditread_close(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -63,55 +119,112 @@ auditread_close(struct auditread *r)
 {
 	if (r == NULL)
 		return;
-	gzclose(r->gz);
+	if (r->is_gz)
+		(void)inflateEnd(&r->zs);
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->in);
 	free(r->buf);
 	free(r);
 }
 
-/* zlib's own messages live in the gzFile; these outlive it. */
-static const char *
-gz_why(gzFile gz)
+/* Plain text: what open looked at first, then the file. */
+static ssize_t
+read_plain(struct auditread *r, char *dst, size_t n)
 {
-	int err;
+	size_t k = r->zs.avail_in < n ? r->zs.avail_in : n;
 
-	(void)gzerror(gz, &err);
-	switch (err) {
-	case Z_ERRNO:
-		return strerror(errno);
-	case Z_BUF_ERROR:
-		return "the gzip file is truncated";
-	case Z_MEM_ERROR:
-		return "out of memory";
-	default:
-		return "the gzip data is corrupt";
+	if (k > 0) {
+		memcpy(dst, r->zs.next_in, k);
+		r->zs.next_in += k;
+		r->zs.avail_in -= (uInt)k;
+		return (ssize_t)k;
 	}
+	return read_some(r->fd, dst, n);
+}
+
+/*
+ * After a member: the end of the file, or another member's magic.
+ * Returns 1 at the end, 0 to go on, -1 with why set.
+ */
+static int
+next_member(struct auditread *r, const char **why)
+{
+	while (r->zs.avail_in < 2 && !r->is_in_eof) {
+		if (read_in(r) != 0) {
+			*why = strerror(errno);
+			return -1;
+		}
+	}
+	if (r->zs.avail_in == 0)
+		return 1;
+	if (r->zs.avail_in < 2 || r->zs.next_in[0] != 0x1f ||
+	    r->zs.next_in[1] != 0x8b) {
+		*why = "bytes after the end of the gzip data";
+		return -1;
+	}
+	(void)inflateReset(&r->zs);
+	r->is_member_done = false;
+	return 0;
+}
+
+/* Inflates up to n bytes into dst: how many (0 at the end), or -1. */
+static ssize_t
+read_gz(struct auditread *r, char *dst, size_t n, const char **why)
+{
+	int rc;
+
+	r->zs.next_out = (Bytef *)dst;
+	r->zs.avail_out = (uInt)n;
+	while (r->zs.avail_out == n) {
+		if (r->is_member_done) {
+			if ((rc = next_member(r, why)) != 0)
+				return rc > 0 ? 0 : -1;
+		}
+		if (r->zs.avail_in == 0) {
+			if (r->is_in_eof) {
+				*why = "the gzip file is truncated";
+				return -1;
+			}
+			if (read_in(r) != 0) {
+				*why = strerror(errno);
+				return -1;
+			}
+			continue;
+		}
+		rc = inflate(&r->zs, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+			r->is_member_done = true;
+		else if (rc == Z_MEM_ERROR) {
+			*why = "out of memory";
+			return -1;
+		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			*why = "the gzip data is corrupt";
+			return -1;
+		}
+	}
+	return (ssize_t)(n - r->zs.avail_out);
 }
 
 /* Moves the unread bytes to the front and reads more after them. */
 static int
 fill(struct auditread *r, const char **why)
 {
-	int n, err;
+	ssize_t n;
 
 	if (r->pos > 0) {
 		memmove(r->buf, r->buf + r->pos, r->end - r->pos);
 		r->end -= r->pos;
 		r->pos = 0;
 	}
-	n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
-	if (n < 0) {
-		*why = gz_why(r->gz);
+	if (r->is_gz)
+		n = read_gz(r, r->buf + r->end, r->cap - r->end, why);
+	else if ((n = read_plain(r, r->buf + r->end, r->cap - r->end)) < 0)
+		*why = strerror(errno);
+	if (n < 0)
 		return -1;
-	}
-	if (n == 0) {
-		/* A cut-off gzip stream ends like a file, with an error. */
-		(void)gzerror(r->gz, &err);
-		if (err != Z_OK) {
-			*why = gz_why(r->gz);
-			return -1;
-		}
+	if (n == 0)
 		r->is_eof = true;
-	}
 	r->end += (size_t)n;
 	return 0;
 }

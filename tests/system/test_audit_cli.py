@@ -238,6 +238,36 @@ def test_verify_corrupt_gzip(tmp_path, log):
     assert err.startswith("cordon: %s: " % p)
 
 
+@pytest.mark.parametrize("tail", [b"garbage\n", b"\0" * 16,
+                                  b"\x1f"])
+def test_verify_bytes_after_the_gzip_data(tmp_path, log, tail):
+    """zlib's gzread() ignores what follows the last member; a log under
+    audit may hold nothing the daemon did not write (issue 9, item 3)."""
+    p = tmp_path / "x.log.gz"
+    p.write_bytes(gzip.compress(log.read_bytes()) + tail)
+    rc, out, err = run("verify", p)
+    assert rc == 1, out
+    assert err.startswith("cordon: %s: " % p) and (
+        "after the end of the gzip data" in err), err
+    for cmd in ("search", "report"):
+        rc, out, err = run(cmd, p)
+        assert rc == 1 and "after the end of the gzip data" in err, (
+            cmd, err)
+
+
+def test_verify_concatenated_gzip_members(tmp_path, log):
+    """cat a.gz b.gz is a gzip file: both halves are read."""
+    data = log.read_bytes().splitlines(keepends=True)
+    half = len(data) // 2
+    p = tmp_path / "x.log.gz"
+    p.write_bytes(gzip.compress(b"".join(data[:half])) +
+                  gzip.compress(b"".join(data[half:])))
+    rc, out, err = run("verify", p)
+    rc2, out2, _ = run("verify", log)
+    assert rc == 0 == rc2 and out == out2.replace(str(log), str(p)), (
+        out, err)
+
+
 @pytest.mark.parametrize("args", [
     [], ["frob"], ["verify"], ["search"], ["report"],
     ["verify", "--bogus", "x"],

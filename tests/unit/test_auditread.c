@@ -403,13 +403,57 @@ test_reader_gzip(void)
 	free(buf);
 	CHECK(read_all("cut.gz", &last, &err) == -1 && err != NULL,
 	    "truncated gzip");
+
+	/* Members one after another (cat a.gz b.gz) are one file; any
+	 * other byte after a member is an error, which zlib's gzread()
+	 * would have ignored. */
+	buf = malloc(8192);
+	f = fopen(path, "rb");
+	n = fread(buf, 1, 4096, f);
+	fclose(f);
+	memcpy(buf + n, buf, n);
+	put_file("two.gz", buf, 2 * n);
+	CHECK(read_all("two.gz", &last, &err) == 4, "two members");
+	memcpy(buf + n, "garbage\n", 8);
+	put_file("junk.gz", buf, n + 8);
+	err = NULL;
+	CHECK(read_all("junk.gz", &last, &err) == -1 && err != NULL &&
+	    strstr(err, "after the end of the gzip data") != NULL,
+	    "trailing garbage: %s", err ? err : "no error");
+	memset(buf + n, 0, 8);
+	put_file("zeros.gz", buf, n + 8);
+	CHECK(read_all("zeros.gz", &last, &err) == -1, "trailing zeros");
+	buf[n] = 0x1f;
+	put_file("byte.gz", buf, n + 1);
+	CHECK(read_all("byte.gz", &last, &err) == -1, "one byte after");
+	put_file("onebyte", "\x1f", 1);
+	CHECK(read_all("onebyte", &last, &err) == 1 && last.is_torn,
+	    "a one-byte file is text");
+	free(buf);
+
+	/* Lines across many inflate and read buffers. */
+	{
+		size_t len = 4 * 1024 * 1024, i, nl = 0;
+		char *big = malloc(len);
+
+		for (i = 0; i < len; i++)
+			big[i] = (char)(i % 97 == 96 ? '\n' : 'a' + i % 26);
+		big[len - 1] = '\n';
+		for (i = 0; i < len; i++)
+			nl += big[i] == '\n';
+		write_gz("big.gz", big, len);
+		free(big);
+		CHECK(read_all("big.gz", &last, &err) == (long)nl,
+		    "big gzip file");
+	}
 }
 
 static void
 remove_files(void)
 {
 	static const char *const names[] = { "empty", "two", "torn",
-	    "blank", "big", "log.gz", "cut.gz" };
+	    "blank", "big", "log.gz", "cut.gz", "two.gz", "junk.gz",
+	    "zeros.gz", "byte.gz", "onebyte", "big.gz" };
 	char path[256];
 	size_t i;
 
