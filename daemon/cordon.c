@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "tool/cmd.h"
 
 struct command {
 	const char *name;

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "geoip.h"
+#include "policy/geoip.h"
 
 struct addr {
 	int family;

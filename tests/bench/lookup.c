@@ -33,9 +33,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "diag.h"
-#include "dname.h"
-#include "policy.h"
+#include "base/diag.h"
+#include "base/dname.h"
+#include "policy/policy.h"
 
 struct names {
 	uint8_t *buf;		/* wire names back to back */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "wire.h"
+#include "dns/wire.h"
 
 #define MAX_WAITERS 64
 

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forward.h"
-#include "query.h"
+#include "serve/forward.h"
+#include "serve/query.h"
 
 /* A directory of this process's, created on first use. */
 const char *fuzz_dir(void);

@@ -12,9 +12,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "cache.h"
+#include "serve/cache.h"
 #include "fuzz.h"
-#include "wire.h"
+#include "dns/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auditread.h"
+#include "audit/auditgz.h"
+#include "audit/auditread.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_write("log", data + 1, size - 1);
 	fuzz_path(path, sizeof(path), "log");
-	if ((r = auditread_open(path, &why)) == NULL)
+	if ((r = auditread_open_any(path, &why)) == NULL)
 		return 0;
 	/* bounded: a small gzip may inflate to millions of lines */
 	while (lines++ < 100000 && auditread_next(r, &ln, &why) == 1)

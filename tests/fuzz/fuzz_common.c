@@ -10,11 +10,11 @@
 
 #include <event2/event.h>
 
-#include "check.h"
-#include "config.h"
-#include "diag.h"
+#include "policy/check.h"
+#include "base/config.h"
+#include "base/diag.h"
 #include "fuzz.h"
-#include "policy.h"
+#include "policy/policy.h"
 
 const char *
 fuzz_dir(void)

@@ -4,8 +4,8 @@
  */
 #include <stdio.h>
 
-#include "config.h"
-#include "diag.h"
+#include "base/config.h"
+#include "base/diag.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -9,11 +9,11 @@
 
 #include <openssl/sha.h>
 
-#include "diag.h"
-#include "dname.h"
+#include "base/diag.h"
+#include "base/dname.h"
 #include "fuzz.h"
-#include "policy.h"
-#include "snapshot.h"
+#include "policy/policy.h"
+#include "policy/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,9 +4,9 @@
  */
 #include <stdio.h>
 
-#include "diag.h"
+#include "base/diag.h"
 #include "fuzz.h"
-#include "sources.h"
+#include "policy/sources.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

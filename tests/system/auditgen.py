@@ -1,4 +1,4 @@
-"""Writes audit logs in cordond's exact line format (daemon/audit.c), for
+"""Writes audit logs in cordond's exact line format (daemon/audit/audit.c), for
 tests of `cordon audit` and for benchmarks.
 
 Each line is {"seq":N,BODY,"prev":"HEX"} where HEX is the SHA-256 of the

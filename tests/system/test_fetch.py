@@ -1,4 +1,4 @@
-"""`url =` sources: `cordon compile` downloads them (daemon/fetch.c).
+"""`url =` sources: `cordon compile` downloads them (daemon/tool/fetch.c).
 
 PRODUCT.md: a source gives `file = ...` or `url = https://...`; `cordon
 compile MANIFEST -o DIR` fetches url sources into DIR/cache and reports per

@@ -34,7 +34,7 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
 BROWSER_TIMEOUT = 25            # each run; both runs take ~5 s here
 WINDOW = (1200, 2000)
 
-# The report's geometry and colours (daemon/auditreport.c).
+# The report's geometry and colours (daemon/audit/auditreport.c).
 BAR_W, COL_H, TOP_N = 420, 160, 10
 BAR_RGB = (0xb0, 0x3a, 0x2e)    # .bar
 COL_RGB = (0x2e, 0x6d, 0xb0)    # .col

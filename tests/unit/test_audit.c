@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "unit.h"
 
 #define HEX_A \

@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "auditlog.h"
-#include "syslogsink.h"
+#include "audit/audit.h"
+#include "audit/auditlog.h"
+#include "audit/syslogsink.h"
 #include "unit.h"
 
 #define NTHREADS 4

@@ -13,8 +13,9 @@
 
 #include <zlib.h>
 
-#include "audit.h"
-#include "auditread.h"
+#include "audit/audit.h"
+#include "audit/auditgz.h"
+#include "audit/auditread.h"
 #include "unit.h"
 
 #define PREV "\"prev\":\"" AUDIT_GENESIS "\"}"
@@ -313,7 +314,7 @@ read_all(const char *name, struct auditread_line *last, const char **err)
 
 	path_of(path, sizeof(path), name);
 	*err = NULL;
-	if ((r = auditread_open(path, err)) == NULL)
+	if ((r = auditread_open_any(path, err)) == NULL)
 		return -1;
 	memset(last, 0, sizeof(*last));
 	while ((rc = auditread_next(r, &ln, err)) == 1) {

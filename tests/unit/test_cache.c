@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
-#include "dname.h"
+#include "serve/cache.h"
+#include "base/dname.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
+#include "policy/cidr.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "clients.h"
-#include "hash.h"
+#include "serve/clients.h"
+#include "base/hash.h"
 #include "unit.h"
 
 static struct sockaddr_storage

@@ -12,9 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
-#include "netaddr.h"
+#include "base/config.h"
+#include "base/diag.h"
+#include "base/netaddr.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "diag.h"
+#include "base/diag.h"
 #include "unit.h"
 
 static void

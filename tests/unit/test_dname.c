@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "dname.h"
+#include "base/dname.h"
 #include "unit.h"
 
 struct namecase {

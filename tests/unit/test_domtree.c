@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dname.h"
-#include "domtree.h"
+#include "base/dname.h"
+#include "policy/domtree.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

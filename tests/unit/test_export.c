@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "diag.h"
-#include "export.h"
-#include "policy.h"
+#include "base/diag.h"
+#include "tool/export.h"
+#include "policy/policy.h"
 #include "unit.h"
 
 #define SERIAL 2026010101

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fetch.h"
-#include "sources.h"
+#include "tool/fetch.h"
+#include "policy/sources.h"
 #include "unit.h"
 
 #define URL "file:///etc/hostname"

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "geoip.h"
+#include "policy/geoip.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "merkle.h"
+#include "audit/merkle.h"
 
 static void
 hex(const merkle_hash h, char out[65])

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "netaddr.h"
+#include "base/netaddr.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "note.h"
+#include "audit/note.h"
 
 static const char go_vkey[] =
     "cordon/test+8cc9239e+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4";

@@ -20,11 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "config.h"
-#include "diag.h"
-#include "policy.h"
-#include "snapshot.h"
+#include "policy/check.h"
+#include "base/config.h"
+#include "base/diag.h"
+#include "policy/policy.h"
+#include "policy/snapshot.h"
 #include "unit.h"
 
 /* The injector. */

@@ -16,11 +16,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "diag.h"
-#include "dname.h"
-#include "policy.h"
-#include "sources.h"
+#include "policy/cidr.h"
+#include "base/diag.h"
+#include "base/dname.h"
+#include "policy/policy.h"
+#include "policy/sources.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/test_policy.XXXXXX";

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cidr.h"
-#include "rangeset.h"
+#include "policy/cidr.h"
+#include "tool/rangeset.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -16,9 +16,9 @@
 
 #include <ldns/ldns.h>
 
-#include "config.h"
-#include "reply.h"
-#include "wire.h"
+#include "base/config.h"
+#include "dns/reply.h"
+#include "dns/wire.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "safetext.h"
+#include "base/safetext.h"
 
 /* What fn writes for s, in a static buffer. */
 static const char *

@@ -19,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "diag.h"
-#include "dname.h"
-#include "policy.h"
-#include "snapshot.h"
-#include "sources.h"
+#include "policy/cidr.h"
+#include "base/diag.h"
+#include "base/dname.h"
+#include "policy/policy.h"
+#include "policy/snapshot.h"
+#include "policy/sources.h"
 #include <openssl/sha.h>
 
 #include "unit.h"

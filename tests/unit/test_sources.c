@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "diag.h"
-#include "dname.h"
-#include "sources.h"
+#include "policy/cidr.h"
+#include "base/diag.h"
+#include "base/dname.h"
+#include "policy/sources.h"
 #include "unit.h"
 
 #define S(s) s, sizeof(s) - 1

@@ -13,8 +13,8 @@
 
 #include <ldns/ldns.h>
 
-#include "dname.h"
-#include "wire.h"
+#include "base/dname.h"
+#include "dns/wire.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,0 +1,115 @@
+/*
+ * config: cordon.conf → a validated struct config.  Plain data: opening
+ * sockets, loading lists and starting threads belong to others.  Parsing
+ * fills a fresh struct and config_load() fails as a whole, so a reload
+ * with a bad file never touches the running config.
+ */
+#ifndef CORDON_CONFIG_H
+#define CORDON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/netaddr.h"
+
+struct diag;
+
+enum action {
+	ACTION_NXDOMAIN,
+	ACTION_NODATA,
+	ACTION_REFUSED,
+	ACTION_SINKHOLE,
+};
+
+struct config {
+	char *path;			/* the file read */
+
+	/* [server] */
+	struct netaddr *listen;
+	size_t nlisten;
+	uint32_t threads;
+	struct prefix *allow;
+	size_t nallow;
+	struct prefix *allow_snoop;	/* may ask with RD=0 (cache only) */
+	size_t nallow_snoop;
+	uint32_t ratelimit;		/* answers/s per /24 or /56; 0 = off */
+	uint32_t slip;			/* every Nth limited answer: TC */
+	uint32_t client_inflight;	/* upstream queries per client */
+	char *user;			/* "" = stay */
+	char *pidfile;			/* "" = none */
+	uint32_t tcp_idle_ms;
+	size_t tcp_max_clients;
+	uint16_t edns_size;		/* largest UDP answer we send */
+
+	/* [upstream] */
+	struct netaddr *upstreams;
+	size_t nupstreams;
+	uint32_t timeout_ms;
+	size_t cache_size;
+	uint32_t cache_max_ttl;		/* seconds */
+	bool trust_ad;			/* pass the upstream's AD bit on */
+
+	/* [policy] */
+	char *lists;			/* resolved path */
+	enum action action;
+	uint8_t sinkhole_a[4];
+	uint8_t sinkhole_aaaa[16];
+	uint32_t block_ttl;		/* seconds */
+	bool check_cname;
+	bool check_answer_ips;
+	char (*block_countries)[3];	/* upper-case ISO codes */
+	size_t nblock_countries;
+	uint32_t *block_asns;
+	size_t nblock_asns;
+
+	/* [geoip] */
+	char *country_db;
+	char *asn_db;
+
+	/* [log] */
+	char *log_blocked;		/* "" = none */
+	char *log_queries;		/* "" = none */
+	char *log_state;		/* "" = BLOCKED.state */
+	bool log_sync;			/* fdatasync each batch */
+	char *log_signing_key;		/* "" = no checkpoints */
+	char *log_checkpoints;		/* "" = BLOCKED.checkpoints */
+	char *log_origin;		/* "" = cordon/HOSTNAME */
+	uint32_t log_checkpoint_every;	/* ms */
+	uint32_t log_client_rate;	/* blocked lines/s per client, then
+					 * one "suppressed" event; 0 = off */
+	bool log_syslog;		/* blocked lines, checkpoints too */
+	char *log_syslog_socket;	/* the syslog daemon's socket */
+	int log_syslog_facility;	/* LOG_DAEMON, LOG_LOCAL0, ... */
+	char *log_syslog_tag;
+
+	/* [control] */
+	char *control_http;
+	char *control_socket;
+
+	size_t *lines;			/* where each key was set; 0: default */
+};
+
+/* The line of cfg's file that set section/key, or 0 (default). */
+size_t config_line(const struct config *cfg, const char *section,
+    const char *key);
+
+/*
+ * Reads path.  Every problem is recorded in d as FILE:LINE: reason; the
+ * result is NULL when there was any.  Relative paths in the file are
+ * resolved against the directory of path.  An empty [upstream] servers
+ * takes the nameservers of resolv_conf (normally "/etc/resolv.conf").
+ * Free with config_free().
+ */
+struct config *config_load(const char *path, const char *resolv_conf,
+    struct diag *d);
+void config_free(struct config *cfg);
+
+/* "nxdomain", "nodata", "refused", "sinkhole". */
+const char *action_name(enum action a);
+
+/* Parses "500ms", "2s", "1m", "1h" or a bare number of seconds into
+ * milliseconds.  Returns 0, or -1 for anything else or over a day. */
+int config_parse_duration(const char *text, uint32_t *ms);
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * json: JSON text output, and a small strict reader for list files.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+
+#define JSON_MAXDEPTH 64	/* nesting a list file may use */
+
+void
+json_put_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	for (; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+/*
+ * The reader: strict RFC 8259, bounded in depth so a hostile file cannot
+ * exhaust the stack.  It runs twice: first to check the whole document,
+ * so a broken file hands out nothing, then to hand out the strings in
+ * the array under the top-level key.
+ */
+struct json {
+	const char *p, *end;
+	size_t line;
+	const char *err;	/* first syntax error, with errline */
+	size_t errline;
+	bool handing_out;	/* false in the checking pass */
+	json_string_cb on_string;
+	json_other_cb on_other;
+	void *arg;
+	bool stopped;
+	const char *key;
+	size_t keyline;		/* line of KEY at the top level, 0 if none */
+	size_t notarray;	/* line where KEY holds something else */
+	char *str;		/* the last string read, decoded */
+	size_t slen, scap;
+	size_t sline;		/* line where it started */
+};
+
+static int json_value(struct json *j, int depth);
+
+static int
+json_error(struct json *j, const char *err)
+{
+	if (j->err == NULL) {
+		j->err = err;
+		j->errline = j->line;
+	}
+	return -1;
+}
+
+static void
+json_blank(struct json *j)
+{
+	for (; j->p < j->end; j->p++) {
+		if (*j->p == '\n')
+			j->line++;
+		else if (*j->p != ' ' && *j->p != '\t' && *j->p != '\r')
+			break;
+	}
+}
+
+static int
+json_put(struct json *j, const char *s, size_t n)
+{
+	char *str;
+	size_t cap;
+
+	if (j->slen + n + 1 > j->scap) {
+		cap = j->scap ? j->scap * 2 : 64;
+		while (cap < j->slen + n + 1)
+			cap *= 2;
+		if ((str = realloc(j->str, cap)) == NULL)
+			return json_error(j, "out of memory");
+		j->str = str;
+		j->scap = cap;
+	}
+	memcpy(j->str + j->slen, s, n);
+	j->slen += n;
+	j->str[j->slen] = '\0';
+	return 0;
+}
+
+static int
+json_hex4(struct json *j, unsigned *cp)
+{
+	unsigned v = 0;
+	int i;
+	char c;
+
+	if (j->end - j->p < 4)
+		return json_error(j, "short \\u escape");
+	for (i = 0; i < 4; i++) {
+		c = *j->p++;
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return json_error(j, "bad hex digit in \\u escape");
+	}
+	*cp = v;
+	return 0;
+}
+
+/* \uXXXX, with UTF-16 surrogate pairs joined, as UTF-8. */
+static int
+json_unicode(struct json *j)
+{
+	unsigned cp, lo;
+	char u[4];
+	size_t n;
+
+	if (json_hex4(j, &cp) != 0)
+		return -1;
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		return json_error(j, "lone low surrogate in \\u escape");
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
+			return json_error(j, "lone high surrogate in \\u "
+			    "escape");
+		j->p += 2;
+		if (json_hex4(j, &lo) != 0)
+			return -1;
+		if (lo < 0xdc00 || lo > 0xdfff)
+			return json_error(j, "bad surrogate pair");
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+	}
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return json_put(j, u, n);
+}
+
+static int
+json_escape(struct json *j)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *e;
+
+	if (j->p == j->end)
+		return json_error(j, "unterminated string");
+	if (*j->p == 'u') {
+		j->p++;
+		return json_unicode(j);
+	}
+	if (*j->p == '\0' || (e = strchr(from, *j->p)) == NULL)
+		return json_error(j, "bad escape in string");
+	j->p++;
+	return json_put(j, &to[e - from], 1);
+}
+
+static int
+json_string(struct json *j)
+{
+	const char *run;
+
+	j->slen = 0;
+	j->sline = j->line;
+	if (json_put(j, "", 0) != 0)
+		return -1;
+	j->p++;
+	for (;;) {
+		for (run = j->p; j->p < j->end && *j->p != '"' &&
+		    *j->p != '\\' && (unsigned char)*j->p >= 0x20; j->p++)
+			continue;
+		if (json_put(j, run, (size_t)(j->p - run)) != 0)
+			return -1;
+		/* Lines are joined with '\n', which strings cannot hold. */
+		if (j->p == j->end || *j->p == '\n')
+			return json_error(j, "unterminated string");
+		if (*j->p == '"')
+			break;
+		if (*j->p != '\\')
+			return json_error(j, "control character in string");
+		j->p++;
+		if (json_escape(j) != 0)
+			return -1;
+	}
+	j->p++;
+	return 0;
+}
+
+static bool
+json_digits(struct json *j)
+{
+	const char *start = j->p;
+
+	while (j->p < j->end && isdigit((unsigned char)*j->p))
+		j->p++;
+	return j->p > start;
+}
+
+static int
+json_number(struct json *j)
+{
+	if (*j->p == '-')
+		j->p++;
+	if (j->p < j->end && *j->p == '0')
+		j->p++;
+	else if (!json_digits(j))
+		return json_error(j, "bad number");
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (!json_digits(j))
+			return json_error(j, "bad number");
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (!json_digits(j))
+			return json_error(j, "bad number");
+	}
+	return 0;
+}
+
+static int
+json_literal(struct json *j)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	size_t i, n;
+
+	for (i = 0; i < 3; i++) {
+		n = strlen(words[i]);
+		if ((size_t)(j->end - j->p) >= n &&
+		    memcmp(j->p, words[i], n) == 0) {
+			j->p += n;
+			return 0;
+		}
+	}
+	return json_error(j, "unexpected character");
+}
+
+static const char *
+json_type(char c)
+{
+	switch (c) {
+	case '{':
+		return "an object";
+	case '[':
+		return "an array";
+	case 't':
+	case 'f':
+		return "a boolean";
+	case 'n':
+		return "null";
+	default:
+		return "a number";
+	}
+}
+
+/* Ends a member or element: returns 1 after ',', 0 at close, -1 else. */
+static int
+json_next(struct json *j, char close, const char *err)
+{
+	json_blank(j);
+	if (j->p < j->end && *j->p == ',') {
+		j->p++;
+		json_blank(j);
+		return 1;
+	}
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		return 0;
+	}
+	return json_error(j, err);
+}
+
+/* The array of names: strings are handed out, anything else reported. */
+static int
+json_names(struct json *j, int depth)
+{
+	size_t line;
+	int rc;
+
+	j->p++;
+	json_blank(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return 0;
+	}
+	do {
+		line = j->line;
+		if (j->p < j->end && *j->p == '"') {
+			if (json_string(j) != 0)
+				return -1;
+			if (!j->handing_out)
+				continue;
+			if (j->on_string(j->arg, j->str, j->slen,
+			    j->sline) == -1) {
+				j->stopped = true;
+				return -1;
+			}
+			continue;
+		}
+		if (j->handing_out && j->p < j->end)
+			j->on_other(j->arg, line, json_type(*j->p));
+		if (json_value(j, depth) != 0)
+			return -1;
+	} while ((rc = json_next(j, ']', "expected ',' or ']'")) == 1);
+	return rc;
+}
+
+static int
+json_array(struct json *j, int depth)
+{
+	int rc;
+
+	j->p++;
+	json_blank(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return 0;
+	}
+	do {
+		if (json_value(j, depth) != 0)
+			return -1;
+	} while ((rc = json_next(j, ']', "expected ',' or ']'")) == 1);
+	return rc;
+}
+
+static int
+json_member(struct json *j, int depth)
+{
+	bool is_key;
+
+	if (j->p == j->end || *j->p != '"')
+		return json_error(j, "expected a string key");
+	if (json_string(j) != 0)
+		return -1;
+	is_key = depth == 1 && strlen(j->key) == j->slen &&
+	    memcmp(j->str, j->key, j->slen) == 0;
+	json_blank(j);
+	if (j->p == j->end || *j->p != ':')
+		return json_error(j, "expected ':'");
+	j->p++;
+	json_blank(j);
+	if (!is_key)
+		return json_value(j, depth);
+	j->keyline = j->sline;
+	if (j->p < j->end && *j->p == '[')
+		return json_names(j, depth + 1);
+	j->notarray = j->line;
+	return json_value(j, depth);
+}
+
+static int
+json_object(struct json *j, int depth)
+{
+	int rc;
+
+	j->p++;
+	json_blank(j);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		return 0;
+	}
+	do {
+		if (json_member(j, depth) != 0)
+			return -1;
+	} while ((rc = json_next(j, '}', "expected ',' or '}'")) == 1);
+	return rc;
+}
+
+static int
+json_value(struct json *j, int depth)
+{
+	json_blank(j);
+	if (j->p == j->end)
+		return json_error(j, "unexpected end of input");
+	/* depth counts the containers around this value. */
+	if ((*j->p == '{' || *j->p == '[') && depth >= JSON_MAXDEPTH)
+		return json_error(j, "nested deeper than 64 levels");
+	switch (*j->p) {
+	case '{':
+		return json_object(j, depth + 1);
+	case '[':
+		return json_array(j, depth + 1);
+	case '"':
+		return json_string(j);
+	case '-':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return json_number(j);
+	default:
+		return json_literal(j);
+	}
+}
+
+static int
+json_document(struct json *j)
+{
+	json_blank(j);
+	if (j->p == j->end || *j->p != '{')
+		return json_error(j, "expected an object at the top");
+	if (json_object(j, 1) != 0)
+		return -1;
+	json_blank(j);
+	if (j->p != j->end)
+		return json_error(j, "text after the top-level object");
+	return 0;
+}
+
+int
+json_key_strings(const char *text, size_t len, const char *key,
+    json_string_cb on_string, json_other_cb on_other, void *arg,
+    struct json_problem *pb)
+{
+	struct json j = { .key = key, .on_string = on_string,
+	    .on_other = on_other, .arg = arg };
+	int rc = -1;
+
+	memset(pb, 0, sizeof(*pb));
+	j.p = text;
+	j.end = text + len;
+	j.line = 1;
+	if (json_document(&j) != 0) {
+		pb->kind = JSON_SYNTAX;
+		pb->what = j.err;
+		pb->line = j.errline;
+		goto out;
+	}
+	if (j.keyline == 0) {
+		pb->kind = JSON_NO_KEY;
+		goto out;
+	}
+	if (j.notarray != 0) {
+		pb->kind = JSON_NOT_ARRAY;
+		pb->line = j.notarray;
+		goto out;
+	}
+	j.p = text;
+	j.line = 1;
+	j.handing_out = true;
+	if ((rc = json_document(&j)) != 0)
+		pb->kind = j.stopped ? JSON_STOPPED : JSON_SYNTAX;
+out:
+	free(j.str);
+	return rc;
+}
