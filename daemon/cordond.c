@@ -23,11 +23,12 @@
 #include "audit/auditlog.h"
 #include "audit/syslogsink.h"
 #include "policy/check.h"
+#include "policy/loader.h"
 #include "base/config.h"
 #include "serve/control.h"
 #include "base/detach.h"
 #include "base/dname.h"
-#include "serve/loader.h"
+#include "serve/reload.h"
 #include "serve/metrics.h"
 #include "base/diag.h"
 #include "base/pidfile.h"
@@ -49,7 +50,7 @@ struct daemon {
 	struct server *server;
 	struct event_base *base;
 	struct event *signals[4];
-	struct loader *loader;
+	struct reload *reload;
 	struct control *control;
 	struct detach detach;
 	int pidfile_fd;			/* -1: none */
@@ -189,7 +190,7 @@ ctl_reload(void *arg, const char *by, control_done done, void *ctx)
 {
 	struct daemon *d = arg;
 
-	loader_request(d->loader, by, done, ctx);
+	reload_request(d->reload, by, done, ctx);
 }
 
 static void
@@ -289,7 +290,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
-		loader_request(d->loader, "signal", NULL, NULL);
+		reload_request(d->reload, "signal", NULL, NULL);
 		break;
 	case SIGUSR1:
 		if (d->blocked_log != NULL)
@@ -430,7 +431,7 @@ start(struct daemon *d)
 		}
 		log_setup(LOG_TO_STDERR | LOG_TO_SYSLOG, LOG_LEVEL_INFO);
 	}
-	rc = check_load(d->config_path, dg, &d->cfg, &p);
+	rc = loader_load(d->config_path, dg, &d->cfg, &p);
 	for (i = 0; i < diag_count(dg); i++)
 		fprintf(stderr, "cordon: %s\n", diag_get(dg, i));
 	diag_free(dg);
@@ -466,10 +467,10 @@ start(struct daemon *d)
 	d->base = event_base_new();
 	if (d->base == NULL || setup_signals(d) == -1)
 		return -1;
-	d->loader = loader_new(d->base, d->config_path, apply_reload, d);
+	d->reload = reload_new(d->base, d->config_path, apply_reload, d);
 	d->control = control_new(d->base, d->cfg->control_http,
 	    d->cfg->control_socket, d->cfg->user, &ops, err, sizeof(err));
-	if (d->loader == NULL || d->control == NULL) {
+	if (d->reload == NULL || d->control == NULL) {
 		log_err("%s", d->control == NULL ? err : "cannot start loader");
 		return -1;
 	}
@@ -494,7 +495,7 @@ stop(struct daemon *d)
 	size_t i;
 
 	control_free(d->control);
-	loader_free(d->loader);
+	reload_free(d->reload);
 	server_free(d->server);		/* workers first: they log */
 	auditlog_stop(d->blocked_log);	/* both at once: bounded time */
 	auditlog_stop(d->query_log);

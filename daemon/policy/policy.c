@@ -18,7 +18,7 @@
 #include "policy/domtree.h"
 #include "policy/geoip.h"
 #include "policy/policy.h"
-#include "policy/snapshot.h"
+#include "policy/parts.h"
 
 struct policy {
 	atomic_uint refs;
@@ -561,7 +561,7 @@ policy_build(const struct manifest *m, const struct policy_answer *pa,
 }
 
 struct policy *
-policy_load(const char *path, const struct policy_answer *pa,
+policy_load_manifest(const char *path, const struct policy_answer *pa,
     struct diag *d)
 {
 	struct manifest *m;
@@ -569,8 +569,6 @@ policy_load(const char *path, const struct policy_answer *pa,
 	struct diag **ds;
 	size_t i;
 
-	if (snapshot_is_snapshot(path))
-		return snapshot_load(path, pa, d);
 	if ((m = manifest_load(path, d)) == NULL)
 		return NULL;
 	ds = calloc(m->nsources + 1, sizeof(*ds));

@@ -4,8 +4,9 @@
  * are answered, identified by a digest of the entries.  It is immutable
  * once loaded and reference counted: workers read it without locks, and
  * a reload replaces it as a whole.  It comes from a sources manifest
- * (parsed here) or from a compiled snapshot (snapshot.h), and answers
- * the same either way.
+ * (built here) or from a compiled snapshot (snapshot.h, which sees the
+ * policy's parts through the private policy/parts.h), and answers the
+ * same either way; policy/loader.h chooses between them.
  */
 #ifndef CORDON_POLICY_H
 #define CORDON_POLICY_H
@@ -68,13 +69,13 @@ struct source_stats {
 };
 
 /*
- * Loads path: a compiled snapshot (.cpol, recognised by its magic) or a
- * sources manifest and every source it names.  Bad lines are recorded in
- * d and skipped; a manifest, source or snapshot that cannot be read
+ * Loads a sources manifest and every source it names.  Bad lines are
+ * recorded in d and skipped; a manifest or source that cannot be read
  * fails the load (NULL).  Returns a policy holding one reference.
+ * policy/loader.h's policy_load() also takes compiled snapshots.
  */
-struct policy *policy_load(const char *path, const struct policy_answer *pa,
-    struct diag *d);
+struct policy *policy_load_manifest(const char *path,
+    const struct policy_answer *pa, struct diag *d);
 
 /*
  * Builds a policy from a loaded manifest.  Messages about source i go to
@@ -184,46 +185,9 @@ void policy_walk_ranges(const struct policy *p,
     void (*fn)(void *arg, int family, const uint8_t *lo, const uint8_t *hi,
     const struct policy_list *list, bool allow), void *arg);
 
-/*
- * The parts of a policy, for snapshot.c, which writes them to a file and
- * makes a policy of a mapped file.  strings/map are what the policy must
- * free or unmap when it goes (NULL/0 when nothing).
- */
+/* The policy id: SHA-256 over what decides answers (policy_id()). */
 #define POLICY_DIGEST_LEN 32
 #define POLICY_ID_LEN 64
-
-struct policy_parts {
-	struct domtree *names;		/* values: list index << 1 | allow */
-	struct cidr *ranges;		/* frozen; the same values */
-	struct policy_list *lists;
-	size_t nlists;
-	char **strings;
-	size_t nstrings;
-	void *map;
-	size_t map_len;
-	uint8_t digest[POLICY_DIGEST_LEN];	/* policy_parts_digest() */
-	bool has_digest;		/* false: policy_from_parts() computes */
-};
-
-/*
- * SHA-256 of everything in parts that decides answers: every entry (name
- * or range, block or allow) with its list's name, and every list's kind,
- * category, reference and EDE code, in a canonical order (not the order
- * names were added).  Returns 0, or -1 when out of memory.
- */
-int policy_parts_digest(const struct policy_parts *parts,
-    uint8_t out[POLICY_DIGEST_LEN]);
-
-/* Checks that every entry of parts names a list it has (a snapshot's
- * tables come from a file).  Returns 0, or -1 with *why set. */
-int policy_parts_check(const struct policy_parts *parts, const char **why);
-
-/* Takes ownership of everything in parts; NULL when out of memory (the
- * parts are freed either way). */
-struct policy *policy_from_parts(struct policy_parts *parts,
-    const struct policy_answer *pa);
-/* Borrowed view of p's parts. */
-void policy_get_parts(const struct policy *p, struct policy_parts *parts);
 
 /*
  * A policy slot: where the daemon keeps the policy in force.  A reload

@@ -18,6 +18,7 @@
 #include "policy/cidr.h"
 #include "base/diag.h"
 #include "policy/domtree.h"
+#include "policy/parts.h"
 #include "policy/policy.h"
 #include "policy/snapshot.h"
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/check.h"
+#include "policy/loader.h"
 #include "tool/cmd.h"
 #include "base/config.h"
 #include "base/diag.h"
@@ -25,9 +25,9 @@ load(const char *path, struct diag *d)
 	    .check_answer_ips = true };
 	struct policy *p = NULL;
 
-	if (check_is_manifest(path))
+	if (loader_is_lists(path))
 		return policy_load(path, &pa, d);
-	if (check_load(path, d, NULL, &p) == -1)
+	if (loader_load(path, d, NULL, &p) == -1)
 		return NULL;
 	return p;
 }

@@ -35,6 +35,7 @@
 
 #include "base/diag.h"
 #include "base/dname.h"
+#include "policy/loader.h"
 #include "policy/policy.h"
 
 struct names {

@@ -10,7 +10,7 @@
 
 #include <event2/event.h>
 
-#include "policy/check.h"
+#include "policy/loader.h"
 #include "base/config.h"
 #include "base/diag.h"
 #include "fuzz.h"
@@ -234,7 +234,7 @@ fuzz_query_env(void)
 	fuzz_write("cordon.conf", text, strlen(text));
 	fuzz_path(conf, sizeof(conf), "cordon.conf");
 	d = diag_new();
-	if (d == NULL || check_load(conf, d, &cfg, &p) == -1) {
+	if (d == NULL || loader_load(conf, d, &cfg, &p) == -1) {
 		fprintf(stderr, "fuzz: %s\n", d && diag_count(d) ?
 		    diag_get(d, 0) : "cannot load the config");
 		abort();

@@ -9,6 +9,7 @@
 
 #include "base/diag.h"
 #include "fuzz.h"
+#include "policy/loader.h"
 #include "policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

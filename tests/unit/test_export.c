@@ -17,6 +17,7 @@
 
 #include "base/diag.h"
 #include "tool/export.h"
+#include "policy/loader.h"
 #include "policy/policy.h"
 #include "unit.h"
 

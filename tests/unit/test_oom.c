@@ -4,7 +4,7 @@
  * realloc, reallocarray, strdup, strndup, asprintf and vasprintf, so
  * every allocation the library makes itself goes through a counter
  * here (those inside libc, inih, ldns or libidn2 do not).  The whole
- * load the daemon's loader thread does, check_load(): config, manifest,
+ * load the daemon's loader thread does, loader_load(): config, manifest,
  * a source of each format, policy building, and a compiled snapshot,
  * runs once for every allocation point, failing the Nth allocation
  * only and then the Nth and every later one.  Each run must either fail
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy/check.h"
+#include "policy/loader.h"
 #include "base/config.h"
 #include "base/diag.h"
 #include "policy/policy.h"
@@ -255,7 +255,7 @@ load_config(struct outcome *o)
 	if (d == NULL)
 		abort();
 	oom_armed = true;
-	if (check_load(in_dir("cordon.conf"), d, &cfg, &p) == -1)
+	if (loader_load(in_dir("cordon.conf"), d, &cfg, &p) == -1)
 		cfg = NULL, p = NULL;
 	oom_armed = false;
 	judge(p, d, o);

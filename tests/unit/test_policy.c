@@ -19,6 +19,7 @@
 #include "policy/cidr.h"
 #include "base/diag.h"
 #include "base/dname.h"
+#include "policy/loader.h"
 #include "policy/policy.h"
 #include "policy/sources.h"
 #include "unit.h"

@@ -22,6 +22,8 @@
 #include "policy/cidr.h"
 #include "base/diag.h"
 #include "base/dname.h"
+#include "policy/loader.h"
+#include "policy/parts.h"
 #include "policy/policy.h"
 #include "policy/snapshot.h"
 #include "policy/sources.h"

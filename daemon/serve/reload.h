@@ -1,12 +1,12 @@
 /*
- * loader: policy reloads off the event loops.  A reload reads the config
+ * reload: policy reloads off the event loops.  A reload reads the config
  * file and the lists (manifest or snapshot) it names in a thread of its
  * own, then hands the result to the main loop, which swaps it in.  Asked
  * again while loading, it loads once more after the current run, so the
  * last request always sees the files as they were when it was made.
  */
-#ifndef CORDON_LOADER_H
-#define CORDON_LOADER_H
+#ifndef CORDON_RELOAD_H
+#define CORDON_RELOAD_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,7 +16,7 @@
 struct config;
 struct diag;
 struct event_base;
-struct loader;
+struct reload;
 struct policy;
 
 /*
@@ -25,18 +25,18 @@ struct policy;
  * function takes ownership of both, puts the policy in force, writes a
  * one-line outcome to msg and returns whether the reload succeeded.
  */
-typedef bool (*loader_apply)(void *arg, struct config *cfg,
+typedef bool (*reload_apply)(void *arg, struct config *cfg,
     struct policy *p, struct diag *d, const char *by, char *msg,
     size_t msglen);
 
-struct loader *loader_new(struct event_base *base, const char *config_path,
-    loader_apply apply, void *arg);
+struct reload *reload_new(struct event_base *base, const char *config_path,
+    reload_apply apply, void *arg);
 
 /* Asks for a reload; done (may be NULL) hears its outcome. */
-void loader_request(struct loader *l, const char *by, control_done done,
+void reload_request(struct reload *l, const char *by, control_done done,
     void *ctx);
 
 /* Waits for a load in progress, answers waiters "stopping", frees l. */
-void loader_free(struct loader *l);
+void reload_free(struct reload *l);
 
 #endif

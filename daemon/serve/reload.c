@@ -1,5 +1,5 @@
 /*
- * loader: one loader thread at a time; a pipe wakes the main loop when it
+ * reload: one loader thread at a time; a pipe wakes the main loop when it
  * is done.
  */
 #include <fcntl.h>
@@ -11,10 +11,10 @@
 
 #include <event2/event.h>
 
-#include "policy/check.h"
+#include "policy/loader.h"
 #include "base/config.h"
 #include "base/diag.h"
-#include "serve/loader.h"
+#include "serve/reload.h"
 #include "policy/policy.h"
 
 struct waiter {
@@ -23,10 +23,10 @@ struct waiter {
 	struct waiter *next;
 };
 
-struct loader {
+struct reload {
 	struct event_base *base;
 	char *config_path;
-	loader_apply apply;
+	reload_apply apply;
 	void *arg;
 	int pipe[2];
 	struct event *ev;
@@ -49,9 +49,9 @@ struct loader {
 static void *
 load_main(void *arg)
 {
-	struct loader *l = arg;
+	struct reload *l = arg;
 
-	if (check_load(l->config_path, l->diag, &l->cfg, &l->policy) == -1) {
+	if (loader_load(l->config_path, l->diag, &l->cfg, &l->policy) == -1) {
 		l->cfg = NULL;
 		l->policy = NULL;
 	}
@@ -60,7 +60,7 @@ load_main(void *arg)
 }
 
 static void
-start(struct loader *l)
+start(struct reload *l)
 {
 	diag_clear(l->diag);
 	l->is_running = true;
@@ -90,7 +90,7 @@ answer(struct waiter *w, bool ok, const char *msg)
 static void
 on_loaded(evutil_socket_t fd, short what, void *arg)
 {
-	struct loader *l = arg;
+	struct reload *l = arg;
 	char b, msg[1024];
 	bool ok;
 
@@ -116,11 +116,11 @@ on_loaded(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct loader *
-loader_new(struct event_base *base, const char *config_path,
-    loader_apply apply, void *arg)
+struct reload *
+reload_new(struct event_base *base, const char *config_path,
+    reload_apply apply, void *arg)
 {
-	struct loader *l = calloc(1, sizeof(*l));
+	struct reload *l = calloc(1, sizeof(*l));
 
 	if (l == NULL)
 		return NULL;
@@ -138,14 +138,14 @@ loader_new(struct event_base *base, const char *config_path,
 	}
 	l->ev = event_new(base, l->pipe[0], EV_READ | EV_PERSIST, on_loaded, l);
 	if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
-		loader_free(l);
+		reload_free(l);
 		return NULL;
 	}
 	return l;
 }
 
 void
-loader_request(struct loader *l, const char *by, control_done done,
+reload_request(struct reload *l, const char *by, control_done done,
     void *ctx)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
@@ -172,7 +172,7 @@ loader_request(struct loader *l, const char *by, control_done done,
 }
 
 void
-loader_free(struct loader *l)
+reload_free(struct reload *l)
 {
 	if (l == NULL)
 		return;
