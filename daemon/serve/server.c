@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,7 +21,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "serve/cache.h"
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/dname.h"
 #include "serve/forward.h"
@@ -71,8 +70,7 @@ struct worker {
 	size_t nsock;
 	int wake[2];
 	struct event *wake_ev;
-	struct query_env env;
-	bool env_ready;
+	struct query_env *env;
 	struct event *publish_ev;	/* once a second */
 	_Atomic uint64_t beat_ms;	/* its last turn: the loop is alive */
 	pthread_mutex_t pub_lock;	/* guards pub and the flush list */
@@ -291,7 +289,7 @@ on_udp_readable(evutil_socket_t fd, short what, void *arg)
 	unsigned round, i;
 	int n;
 
-	query_env_refresh(&w->env);
+	query_env_refresh(w->env);
 	for (round = 0; round < ROUNDS; round++) {
 		unsigned nsend = 0;
 
@@ -324,7 +322,7 @@ on_udp_readable(evutil_socket_t fd, short what, void *arg)
 			c.has_local = false;
 			if (u->is_wildcard)
 				get_pktinfo(&w->rmsg[i].msg_hdr, &c);
-			len = query_handle(&w->env, &c, w->riov[i].iov_base,
+			len = query_handle(w->env, &c, w->riov[i].iov_base,
 			    w->rmsg[i].msg_len, out, SBUF);
 			if (len == 0)
 				continue;
@@ -410,7 +408,7 @@ on_tcp_read(struct bufferevent *bev, void *arg)
 	struct worker *w = c->w;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	query_env_refresh(&w->env);
+	query_env_refresh(w->env);
 	for (;;) {
 		uint8_t lenbuf[2], *msg;
 		size_t len, n;
@@ -429,7 +427,7 @@ on_tcp_read(struct bufferevent *bev, void *arg)
 			conn_close(c);
 			return;
 		}
-		n = query_handle(&w->env, &c->client, msg + 2, len,
+		n = query_handle(w->env, &c->client, msg + 2, len,
 		    w->tcpbuf, SBUF);
 		evbuffer_drain(in, 2 + len);
 		if (n > 0)
@@ -560,34 +558,27 @@ static void
 publish(struct worker *w)
 {
 	struct server_stats *p = &w->pub;
+	const struct list_counter *lists;
 	struct list_counter *l;
-	size_t i;
+	size_t i, nlists;
 
 	pthread_mutex_lock(&w->pub_lock);
-	p->q = w->env.stats;
-	forward_get_stats(w->env.fwd, &p->fwd);
+	query_env_stats(w->env, &p->q);
+	query_env_forward_stats(w->env, &p->fwd);
 	for (i = 0; i < p->nupstreams; i++)
-		forward_get_upstream_stats(w->env.fwd, i, &p->upstreams[i]);
-	p->cache_entries = cache_count(w->env.cache);
-	p->inflight = forward_inflight(w->env.fwd);
+		query_env_upstream_stats(w->env, i, &p->upstreams[i]);
+	p->cache_entries = query_env_cache_entries(w->env);
+	p->inflight = query_env_inflight(w->env);
 	p->tcp_clients = w->nconns;
-	if (p->nlists != w->env.nlists &&
-	    (l = realloc(p->lists, w->env.nlists * sizeof(*l))) != NULL) {
+	lists = query_env_lists(w->env, &nlists);
+	if (p->nlists != nlists &&
+	    (l = realloc(p->lists, nlists * sizeof(*l))) != NULL) {
 		p->lists = l;
-		p->nlists = w->env.nlists;
+		p->nlists = nlists;
 	}
 	if (p->nlists > 0)
-		memcpy(p->lists, w->env.lists, p->nlists * sizeof(*p->lists));
+		memcpy(p->lists, lists, p->nlists * sizeof(*p->lists));
 	pthread_mutex_unlock(&w->pub_lock);
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void
@@ -595,8 +586,8 @@ on_publish(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	atomic_store_explicit(&w->beat_ms, mono_ms(), memory_order_relaxed);
-	query_env_refresh(&w->env);
+	atomic_store_explicit(&w->beat_ms, clock_mono_ms(), memory_order_relaxed);
+	query_env_refresh(w->env);
 	publish(w);
 }
 
@@ -607,7 +598,7 @@ run_flushes(struct worker *w)
 
 	pthread_mutex_lock(&w->pub_lock);
 	for (i = 0; i < w->nflushes; i++)
-		cache_flush(w->env.cache, w->flushes[i][0] ?
+		query_env_flush(w->env, w->flushes[i][0] ?
 		    w->flushes[i] + 1 : NULL);
 	free(w->flushes);
 	w->flushes = NULL;
@@ -678,6 +669,7 @@ worker_init(struct server *s, struct worker *w, unsigned index,
 {
 	const struct config *cfg = s->cfg;
 	struct query_io io = { io_send, io_hold, io_done, io_gone, w };
+	struct query_world world;
 	struct timeval second = { 1, 0 };
 
 	w->s = s;
@@ -707,12 +699,14 @@ worker_init(struct server *s, struct worker *w, unsigned index,
 	    w->publish_ev == NULL || event_add(w->publish_ev, &second) == -1 ||
 	    w->pub.upstreams == NULL || worker_bind(w, err, errlen) == -1)
 		return -1;
-	if (query_env_init(&w->env, cfg, s->slot, w->base, blocked_log,
-	    query_log, &io) == -1) {
+	world.clock = clock_system();
+	forward_net_io(&world.net, w->base);
+	w->env = query_env_new(cfg, s->slot, w->base, blocked_log, query_log,
+	    &io, &world);
+	if (w->env == NULL) {
 		snprintf(err, errlen, "cannot set up worker %u", index);
 		return -1;
 	}
-	w->env_ready = true;
 	publish(w);
 	return 0;
 }
@@ -722,8 +716,7 @@ worker_clear(struct worker *w)
 {
 	size_t i;
 
-	if (w->env_ready)
-		query_env_clear(&w->env);	/* before the connections */
+	query_env_free(w->env);		/* before the connections */
 	if (w->publish_ev != NULL)
 		event_free(w->publish_ev);
 	server_stats_clear(&w->pub);
@@ -800,7 +793,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	atomic_store_explicit(&w->beat_ms, mono_ms(), memory_order_relaxed);
+	atomic_store_explicit(&w->beat_ms, clock_mono_ms(), memory_order_relaxed);
 	event_base_dispatch(w->base);
 	/* a loop that ends before server_stop() is a dead worker */
 	atomic_store_explicit(&w->beat_ms, 0, memory_order_relaxed);
@@ -820,7 +813,7 @@ server_start(struct server *s, char *err, size_t errlen)
 	for (i = 0; i < s->nworkers; i++) {
 		char name[16];
 
-		atomic_init(&s->workers[i].beat_ms, mono_ms());
+		atomic_init(&s->workers[i].beat_ms, clock_mono_ms());
 		if (pthread_create(&s->workers[i].thread, NULL, worker_main,
 		    &s->workers[i]) != 0) {
 			snprintf(err, errlen, "cannot start worker %u", i);
@@ -840,7 +833,7 @@ bool
 server_healthy(struct server *s, uint64_t stall_ms, char *why,
     size_t whylen)
 {
-	uint64_t now = mono_ms(), beat;
+	uint64_t now = clock_mono_ms(), beat;
 	unsigned i;
 
 	for (i = 0; i < s->nworkers; i++) {
