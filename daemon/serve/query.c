@@ -28,12 +28,6 @@
 #define INFLIGHT_SLOTS 4096	/* client addresses with upstream queries */
 #define SUPPRESS_SLOTS 4096	/* clients whose audit lines are counted */
 
-/* Answers blocked by [policy] block_countries / block_asns are counted
- * and logged under this list. */
-static const struct policy_list geo_list = { .name = "geoip",
-	.category = "geo", .reference = "", .ede = EDE_BLOCKED,
-	.kind = KIND_BLOCK };
-
 struct query_env {
 	const struct config *cfg;
 	struct policy_slot *slot;
@@ -276,7 +270,7 @@ count_blocked(struct query_env *env, const struct policy_list *l,
     enum trigger t)
 {
 	env->stats.blocked++;
-	if (l == &geo_list) {
+	if (l == policy_geo_list()) {
 		env->stats.geo_blocked++;
 		return;
 	}
@@ -455,20 +449,22 @@ inspect_name(struct inspection *in, const struct answer_item *it)
 	return true;
 }
 
-/* [policy] block_countries / block_asns: where the address is. */
+/* [policy] block_countries / block_asns: where the address is (GeoIP
+ * through this worker's cache, the verdict policy's). */
 static bool
 inspect_geo(struct inspection *in, int family, const uint8_t *addr)
 {
-	const struct policy_answer *pa = policy_answer(in->env->policy);
 	struct block *bk = in->bk;
 	struct geo_info gi;
+	const char *key;
 
 	if (!policy_wants_geo(in->env->policy))
 		return false;
 	geo_cache_lookup(in->env->geo_cache, in->env->geo, family, addr, &gi);
-	if (policy_geo_blocks(pa, &gi, bk->rule, sizeof(bk->rule)) == NULL)
+	bk->list = policy_geo_verdict(in->env->policy, &gi, &key, bk->rule,
+	    sizeof(bk->rule));
+	if (bk->list == NULL)
 		return false;
-	bk->list = &geo_list;
 	bk->trigger = TRIGGER_GEO;
 	inet_ntop(family, addr, bk->answer_ip, sizeof(bk->answer_ip));
 	return true;
