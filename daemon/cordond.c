@@ -24,6 +24,7 @@
 #include "audit/syslogsink.h"
 #include "policy/check.h"
 #include "policy/loader.h"
+#include "base/clock.h"
 #include "base/config.h"
 #include "serve/control.h"
 #include "base/detach.h"
@@ -84,7 +85,7 @@ log_policy_event(struct daemon *d, struct policy *p, const char *old_id,
 	    "\"ranges\":%zu,\"lists\":%zu,\"by\":\"%s\"", policy_id(p),
 	    old_id ? "\"" : "", old_id ? old_id : "null", old_id ? "\"" : "",
 	    policy_entries(p), policy_ranges(p), policy_nlists(p), by);
-	n = audit_format_event(body, sizeof(body), query_wall_ms(), "policy",
+	n = audit_format_event(body, sizeof(body), clock_wall_ms(), "policy",
 	    members);
 	if (n > 0)
 		(void)auditlog_submit(d->blocked_log, body, n);
@@ -93,7 +94,7 @@ log_policy_event(struct daemon *d, struct policy *p, const char *old_id,
 static double
 unix_now(void)
 {
-	return query_wall_ms() / 1000.0;
+	return clock_wall_ms() / 1000.0;
 }
 
 static bool

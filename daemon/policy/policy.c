@@ -728,6 +728,29 @@ policy_geo_blocks(const struct policy_answer *pa, const struct geo_info *gi,
 	return NULL;
 }
 
+const struct policy_list *
+policy_geo_list(void)
+{
+	static const struct policy_list geo_list = { .name = "geoip",
+		.category = "geo", .reference = "", .ede = 15 /* Blocked */,
+		.kind = KIND_BLOCK };
+
+	return &geo_list;
+}
+
+const struct policy_list *
+policy_geo_verdict(const struct policy *p, const struct geo_info *gi,
+    const char **key, char *rule, size_t size)
+{
+	const char *k;
+
+	if (!policy_wants_geo(p) ||
+	    (k = policy_geo_blocks(&p->answer, gi, rule, size)) == NULL)
+		return NULL;
+	*key = k;
+	return policy_geo_list();
+}
+
 size_t
 policy_format_range(const struct addr_verdict *v, char *buf, size_t size)
 {

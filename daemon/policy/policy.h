@@ -134,6 +134,21 @@ bool policy_wants_geo(const struct policy *p);
 const char *policy_geo_blocks(const struct policy_answer *pa,
     const struct geo_info *gi, char *rule, size_t size);
 
+/*
+ * The GeoIP verdict on an answer's address that GeoIP places at gi, as
+ * the daemon serves it and `cordon explain` tells it: when
+ * policy_wants_geo() and block_countries or block_asns blocks gi,
+ * returns the pseudo list such answers are counted and logged under
+ * (policy_geo_list()), sets *key to the key that blocks and writes the
+ * rule to rule (policy_geo_blocks()); else NULL.  Judge the ranges first
+ * (policy_answer_ranges()).
+ */
+const struct policy_list *policy_geo_verdict(const struct policy *p,
+    const struct geo_info *gi, const char **key, char *rule, size_t size);
+
+/* The list "geoip", category "geo", EDE 15 (Blocked), kind block. */
+const struct policy_list *policy_geo_list(void);
+
 /* Writes the matched range as "PREFIX", "ADDR" or "LO-HI". */
 size_t policy_format_range(const struct addr_verdict *v, char *buf,
     size_t size);

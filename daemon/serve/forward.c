@@ -1,19 +1,13 @@
 /*
  * forward: one struct exchange per distinct question in flight.  An
- * exchange owns its UDP socket or TCP bufferevent, a per-try timer and a
- * deadline, and the list of waiters it answers when it ends.  Each server
- * has a hold for UDP and one for TCP: while held, it is not asked.
+ * exchange owns its transport (a UDP socket or a TCP connection), a
+ * per-try timer and a deadline, and the list of waiters it answers when
+ * it ends.  Each server has a hold for UDP and one for TCP: while held,
+ * it is not asked.  Time, timers and transports come through the
+ * forwarder's struct forward_io; nothing here touches a socket.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "serve/forward.h"
 #include "base/hash.h"
@@ -59,11 +53,10 @@ struct exchange {
 	unsigned refusals;		/* servers that refused this one */
 	enum forward_error why;		/* the last refusal */
 	uint64_t sent_us;		/* when the current try was sent */
-	int fd;				/* UDP socket, -1 when none */
-	struct event *ev_read;
-	struct event *ev_try;
-	struct event *ev_deadline;
-	struct bufferevent *tcp;
+	struct forward_conn *conn;	/* UDP or TCP, NULL when none */
+	bool is_tcp;			/* conn is TCP */
+	struct forward_timer *t_try;
+	struct forward_timer *t_deadline;
 	uint8_t query[DNS_HEADER_LEN + DNAME_MAXWIRE + 4 + 11];
 	size_t query_len;
 	struct waiter *waiters;
@@ -71,7 +64,7 @@ struct exchange {
 };
 
 struct forwarder {
-	struct event_base *base;
+	struct forward_io io;
 	struct server *servers;
 	size_t nservers;
 	uint32_t timeout_ms;
@@ -126,7 +119,7 @@ hash_question(const struct forwarder *f, const uint8_t *qname, size_t len,
 }
 
 struct forwarder *
-forward_new(struct event_base *base, const struct netaddr *servers,
+forward_new(const struct forward_io *io, const struct netaddr *servers,
     size_t nservers, uint32_t timeout_ms)
 {
 	struct forwarder *f = calloc(1, sizeof(*f));
@@ -134,7 +127,7 @@ forward_new(struct event_base *base, const struct netaddr *servers,
 
 	if (f == NULL)
 		return NULL;
-	f->base = base;
+	f->io = *io;
 	hash_key_new(&f->key);
 	f->servers = calloc(nservers ? nservers : 1, sizeof(*f->servers));
 	f->table = calloc(TABLE_SIZE, sizeof(*f->table));
@@ -157,20 +150,24 @@ forward_new(struct event_base *base, const struct netaddr *servers,
 	return f;
 }
 
+static uint64_t
+now_us(const struct forwarder *f)
+{
+	return f->io.clock.mono_us(f->io.clock.ctx);
+}
+
+static uint64_t
+now_ms(const struct forwarder *f)
+{
+	return now_us(f) / 1000;
+}
+
 static void
 close_transport(struct exchange *x)
 {
-	if (x->ev_read != NULL) {
-		event_free(x->ev_read);
-		x->ev_read = NULL;
-	}
-	if (x->fd != -1) {
-		close(x->fd);
-		x->fd = -1;
-	}
-	if (x->tcp != NULL) {
-		bufferevent_free(x->tcp);
-		x->tcp = NULL;
+	if (x->conn != NULL) {
+		x->f->io.close(x->conn);
+		x->conn = NULL;
 	}
 }
 
@@ -195,8 +192,8 @@ finish(struct exchange *x, const uint8_t *msg, size_t len,
 	size_t i;
 
 	unlink_exchange(x);
-	event_free(x->ev_try);
-	event_free(x->ev_deadline);
+	x->f->io.timer_free(x->t_try);
+	x->f->io.timer_free(x->t_deadline);
 	if (why != FORWARD_OK && why != FORWARD_TIMEOUT &&
 	    why != FORWARD_SERVFAIL && why != FORWARD_SHUTDOWN)
 		x->f->stats.refused++;
@@ -247,21 +244,6 @@ acceptable(const struct exchange *x, const uint8_t *msg, size_t len)
 	    x->qtype, x->qclass);
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t
-now_ms(void)
-{
-	return now_us() / 1000;
-}
-
 static bool
 held(const struct hold *h, uint64_t now)
 {
@@ -279,7 +261,7 @@ hold_down(struct exchange *x, struct hold *h)
 	if (ms > FORWARD_HOLD_MAX_MS)
 		ms = FORWARD_HOLD_MAX_MS;
 	h->fails++;
-	h->until_ms = now_ms() + ms;
+	h->until_ms = now_ms(x->f) + ms;
 	x->f->ustats[x->server].holds++;
 }
 
@@ -294,7 +276,7 @@ static void
 count_answer(struct exchange *x)
 {
 	struct upstream_stats *us = &x->f->ustats[x->server];
-	uint64_t us_taken = now_us() - x->sent_us;
+	uint64_t us_taken = now_us(x->f) - x->sent_us;
 	size_t b;
 
 	us->answers++;
@@ -349,55 +331,45 @@ on_reply(struct exchange *x, const uint8_t *msg, size_t len, bool is_tcp)
 	finish(x, msg, len, FORWARD_OK);
 }
 
+/* A message on the transport: UDP may be forged, TCP is the answer. */
 static void
-on_udp_readable(evutil_socket_t fd, short what, void *arg)
+on_msg(void *arg, const uint8_t *msg, size_t len)
 {
 	struct exchange *x = arg;
-	uint8_t buf[65535];
-	ssize_t n;
 
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n < 0) {
-		/* ICMP port unreachable on a connected socket: this
-		 * server is not there; do not wait for the timer. */
-		if (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-		    errno == ENETUNREACH) {
-			hold_down(x, &x->f->servers[x->server].udp);
-			refused(x, FORWARD_UNREACHABLE);
-		}
-		return;
-	}
-	on_reply(x, buf, (size_t)n, false);
+	on_reply(x, msg, len, x->is_tcp);
 }
 
-static int
-send_udp(struct exchange *x)
+static void
+on_fail(void *arg, enum forward_error why)
 {
-	const struct netaddr *s = &x->f->servers[x->server].addr;
+	struct exchange *x = arg;
+	struct server *s = &x->f->servers[x->server];
 
-	x->fd = socket(s->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (x->fd == -1)
-		return -1;
-	/* connect() makes the kernel drop datagrams from anyone else and
-	 * picks a random ephemeral source port for this query alone. */
-	if (connect(x->fd, (const struct sockaddr *)&s->ss, s->len) == -1 ||
-	    send(x->fd, x->query, x->query_len, 0) == -1)
-		return -1;
-	x->ev_read = event_new(x->f->base, x->fd, EV_READ | EV_PERSIST,
-	    on_udp_readable, x);
-	if (x->ev_read == NULL || event_add(x->ev_read, NULL) == -1)
-		return -1;
-	return 0;
+	/* ICMP port unreachable on a connected socket: this server is
+	 * not there; do not wait for the timer.  A refused or reset TCP
+	 * connection: do not ask it over TCP for a while. */
+	if (why == FORWARD_UNREACHABLE)
+		hold_down(x, &s->udp);
+	else if (why == FORWARD_TCP_FAILED)
+		hold_down(x, &s->tcp);
+	refused(x, why);
+}
+
+static struct forward_conn *
+open_transport(struct exchange *x, bool tcp)
+{
+	x->is_tcp = tcp;
+	x->conn = x->f->io.open(x->f->io.ctx, tcp,
+	    &x->f->servers[x->server].addr, x->query, x->query_len, on_msg,
+	    on_fail, x);
+	return x->conn;
 }
 
 static void
 arm_try_timer(struct exchange *x)
 {
-	struct timeval tv = { x->f->try_ms / 1000,
-	    (x->f->try_ms % 1000) * 1000 };
-
-	event_add(x->ev_try, &tv);
+	(void)x->f->io.timer_arm(x->t_try, x->f->try_ms);
 }
 
 /* Moves x to the first server not held down, from the next one on when
@@ -406,7 +378,7 @@ static bool
 pick_server(struct exchange *x, bool advance)
 {
 	struct forwarder *f = x->f;
-	uint64_t now = now_ms();
+	uint64_t now = now_ms(f);
 	size_t i, s = x->server;
 
 	for (i = 0; i < f->nservers; i++) {
@@ -455,17 +427,16 @@ try_next(struct exchange *x, bool advance)
 		x->f->stats.retries++;
 	x->tries++;
 	build_query(x);			/* a fresh ID for every try */
-	x->sent_us = now_us();
+	x->sent_us = now_us(x->f);
 	x->f->ustats[x->server].sent++;
-	if (send_udp(x) == -1)
-		close_transport(x);	/* the timer moves on */
+	(void)open_transport(x, false);	/* failed: the timer moves on */
 	arm_try_timer(x);
 }
 
 /* No answer in time: maybe this name is slow, not the server; ask the
  * next one (or the same again) without holding anyone down. */
 static void
-on_try_timeout(evutil_socket_t fd, short what, void *arg)
+on_try_timeout(void *arg)
 {
 	struct exchange *x = arg;
 
@@ -474,7 +445,7 @@ on_try_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_deadline(evutil_socket_t fd, short what, void *arg)
+on_deadline(void *arg)
 {
 	struct exchange *x = arg;
 
@@ -482,74 +453,25 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	finish(x, NULL, 0, FORWARD_TIMEOUT);
 }
 
-static void
-on_tcp_read(struct bufferevent *bev, void *arg)
-{
-	struct exchange *x = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	uint8_t lenbuf[2], *msg;
-	size_t len;
-
-	if (evbuffer_copyout(in, lenbuf, 2) != 2)
-		return;
-	len = wire_u16(lenbuf);
-	if (evbuffer_get_length(in) < 2 + len)
-		return;
-	evbuffer_drain(in, 2);
-	msg = evbuffer_pullup(in, (ssize_t)len);
-	if (msg == NULL && len > 0) {
-		refused(x, FORWARD_BAD_ANSWER);
-		return;
-	}
-	/* on_reply() may free x and with it bev: copy nothing after. */
-	on_reply(x, msg, len, true);
-}
-
-static void
-on_tcp_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct exchange *x = arg;
-
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
-		hold_down(x, &x->f->servers[x->server].tcp);
-		refused(x, FORWARD_TCP_FAILED);
-	}
-}
-
 /* RFC 7766 5: a truncated UDP answer is asked again over TCP. */
 static void
 start_tcp(struct exchange *x)
 {
 	struct server *sv = &x->f->servers[x->server];
-	const struct netaddr *s = &sv->addr;
-	uint8_t lenbuf[2];
 
 	close_transport(x);
-	if (held(&sv->tcp, now_ms())) {
+	if (held(&sv->tcp, now_ms(x->f))) {
 		refused(x, FORWARD_TCP_FAILED);
 		return;
 	}
 	if (!may_send(x))
 		return;
 	x->tries++;
-	x->sent_us = now_us();
+	x->sent_us = now_us(x->f);
 	x->f->ustats[x->server].sent++;
 	x->f->stats.tcp++;
-	x->tcp = bufferevent_socket_new(x->f->base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (x->tcp == NULL)
+	if (open_transport(x, true) == NULL)
 		return;			/* the try timer moves on */
-	bufferevent_setcb(x->tcp, on_tcp_read, NULL, on_tcp_event, x);
-	wire_put16(lenbuf, (uint16_t)x->query_len);
-	if (bufferevent_socket_connect(x->tcp,
-	    (const struct sockaddr *)&s->ss, (int)s->len) == -1 ||
-	    bufferevent_write(x->tcp, lenbuf, 2) == -1 ||
-	    bufferevent_write(x->tcp, x->query, x->query_len) == -1 ||
-	    bufferevent_enable(x->tcp, EV_READ) == -1) {
-		bufferevent_free(x->tcp);
-		x->tcp = NULL;
-		return;
-	}
 	arm_try_timer(x);
 }
 
@@ -590,13 +512,10 @@ new_exchange(struct forwarder *f, uint64_t h, const uint8_t *qname,
     size_t len, uint16_t qtype, uint16_t qclass, bool do_bit, bool cd)
 {
 	struct exchange *x = calloc(1, sizeof(*x));
-	struct timeval tv = { f->timeout_ms / 1000,
-	    (f->timeout_ms % 1000) * 1000 };
 
 	if (x == NULL)
 		return NULL;
 	x->f = f;
-	x->fd = -1;
 	x->hash = h;
 	memcpy(x->qname, qname, len);
 	x->qname_len = len;
@@ -606,14 +525,14 @@ new_exchange(struct forwarder *f, uint64_t h, const uint8_t *qname,
 	x->cd = cd;
 	x->server = f->next_server;
 	f->next_server = (f->next_server + 1) % f->nservers;
-	x->ev_try = evtimer_new(f->base, on_try_timeout, x);
-	x->ev_deadline = evtimer_new(f->base, on_deadline, x);
-	if (x->ev_try == NULL || x->ev_deadline == NULL ||
-	    evtimer_add(x->ev_deadline, &tv) == -1) {
-		if (x->ev_try)
-			event_free(x->ev_try);
-		if (x->ev_deadline)
-			event_free(x->ev_deadline);
+	x->t_try = f->io.timer_new(f->io.ctx, on_try_timeout, x);
+	x->t_deadline = f->io.timer_new(f->io.ctx, on_deadline, x);
+	if (x->t_try == NULL || x->t_deadline == NULL ||
+	    f->io.timer_arm(x->t_deadline, f->timeout_ms) == -1) {
+		if (x->t_try)
+			f->io.timer_free(x->t_try);
+		if (x->t_deadline)
+			f->io.timer_free(x->t_deadline);
 		free(x);
 		return NULL;
 	}
@@ -686,7 +605,7 @@ bool
 forward_get_upstream_stats(const struct forwarder *f, size_t i,
     struct upstream_stats *st)
 {
-	uint64_t now = now_ms();
+	uint64_t now = now_ms(f);
 
 	if (i >= f->nservers)
 		return false;

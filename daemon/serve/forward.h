@@ -13,7 +13,7 @@
  * each failure, from FORWARD_HOLD_MIN_MS to FORWARD_HOLD_MAX_MS; the first
  * query after the hold is its probe.  A server that does not answer one
  * name is not held down: timeouts only move the exchange on.  Runs on the
- * worker's event base; nothing here blocks.
+ * worker's event base through a struct forward_io; nothing here blocks.
  */
 #ifndef CORDON_FORWARD_H
 #define CORDON_FORWARD_H
@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base/clock.h"
 
 struct event_base;
 struct forwarder;
@@ -82,8 +84,45 @@ struct upstream_stats {
 	uint64_t held;		/* 1 while held down now (a gauge) */
 };
 
-/* servers is copied. */
-struct forwarder *forward_new(struct event_base *base,
+/*
+ * What the forwarder needs from the world: a clock, timers and
+ * transports.  forward_net_io() gives the real ones (libevent and the
+ * kernel); a test gives fakes it drives by hand.  Handles are opaque to
+ * the forwarder.
+ */
+struct forward_timer;
+struct forward_conn;
+
+struct forward_io {
+	struct clock clock;
+	void *ctx;
+	/* A stopped timer that calls cb(arg) when it runs out. */
+	struct forward_timer *(*timer_new)(void *ctx, void (*cb)(void *arg),
+	    void *arg);
+	/* (Re)starts t to run out in ms; 0, or -1. */
+	int (*timer_arm)(struct forward_timer *t, uint32_t ms);
+	void (*timer_free)(struct forward_timer *t);
+	/*
+	 * Opens a UDP socket connected to (or a TCP connection to) to and
+	 * sends msg on it (over TCP with its two-byte length).  Then every
+	 * message read calls on_msg (msg borrowed for the call) and a
+	 * failure on_fail: FORWARD_UNREACHABLE (UDP: ICMP unreachable),
+	 * FORWARD_TCP_FAILED (refused, reset, closed) or FORWARD_BAD_ANSWER
+	 * (a TCP message that cannot be read).  Either may close the conn.
+	 * Returns NULL when it could not open or send.
+	 */
+	struct forward_conn *(*open)(void *ctx, bool tcp,
+	    const struct netaddr *to, const uint8_t *msg, size_t len,
+	    void (*on_msg)(void *arg, const uint8_t *msg, size_t len),
+	    void (*on_fail)(void *arg, enum forward_error why), void *arg);
+	void (*close)(struct forward_conn *c);
+};
+
+/* The real world on base, with the system's clocks (forward_net.c). */
+void forward_net_io(struct forward_io *io, struct event_base *base);
+
+/* io and servers are copied. */
+struct forwarder *forward_new(const struct forward_io *io,
     const struct netaddr *servers, size_t nservers, uint32_t timeout_ms);
 
 /* Ends every exchange, calling each waiter with FORWARD_SHUTDOWN, and

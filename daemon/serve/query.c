@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
@@ -29,11 +28,30 @@
 #define INFLIGHT_SLOTS 4096	/* client addresses with upstream queries */
 #define SUPPRESS_SLOTS 4096	/* clients whose audit lines are counted */
 
-/* Answers blocked by [policy] block_countries / block_asns are counted
- * and logged under this list. */
-static const struct policy_list geo_list = { .name = "geoip",
-	.category = "geo", .reference = "", .ede = EDE_BLOCKED,
-	.kind = KIND_BLOCK };
+struct query_env {
+	const struct config *cfg;
+	struct policy_slot *slot;
+	struct policy *policy;		/* this worker's reference */
+	uint64_t policy_gen;
+	struct cache *cache;
+	struct forwarder *fwd;
+	struct auditlog *blocked_log;	/* NULL when not configured */
+	struct auditlog *query_log;	/* NULL when not configured */
+	struct query_io io;
+	struct clock clock;
+	struct query_stats stats;
+	struct geo_cache *geo_cache;	/* recent GeoIP lookups */
+	const struct geoip *geo;	/* the policy's, cached against */
+	struct list_counter *lists;	/* blocked per list name */
+	size_t nlists;
+	size_t *list_slot;		/* policy list index → lists[] */
+	struct ratelimit *rl;		/* [server] ratelimit, slip */
+	struct inflight *inflight;	/* upstream queries per client */
+	struct suppress *suppress;	/* [log] client_rate */
+	struct event *sweep;		/* reports suppressed lines, 1/s */
+	size_t pending;			/* forwarded queries not answered */
+	bool stopping;			/* no more answers: shutting down */
+};
 
 /* A forwarded query waiting for the upstream. */
 struct pending {
@@ -48,43 +66,42 @@ static void on_suppressed(void *arg, const struct sockaddr *sa,
     uint64_t second, uint64_t count);
 static void on_sweep(evutil_socket_t fd, short what, void *arg);
 
-uint64_t
-query_now_ms(void)
+/* The env's clocks: monotonic at the tick (TTLs, rate limits) and the
+ * wall clock (what the logs say). */
+static uint64_t
+now_ms(const struct query_env *env)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return env->clock.coarse_ms(env->clock.ctx);
 }
 
-uint64_t
-query_wall_ms(void)
+static uint64_t
+wall_ms(const struct query_env *env)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return env->clock.wall_ms(env->clock.ctx);
 }
 
-
-int
-query_env_init(struct query_env *env, const struct config *cfg,
-    struct policy_slot *slot, struct event_base *base,
-    struct auditlog *blocked_log, struct auditlog *query_log,
-    const struct query_io *io)
+struct query_env *
+query_env_new(const struct config *cfg, struct policy_slot *slot,
+    struct event_base *base, struct auditlog *blocked_log,
+    struct auditlog *query_log, const struct query_io *io,
+    const struct query_world *world)
 {
-	memset(env, 0, sizeof(*env));
+	struct query_env *env = calloc(1, sizeof(*env));
+
+	if (env == NULL)
+		return NULL;
+	env->clock = world->clock;
 	env->cfg = cfg;
 	env->slot = slot;
 	env->policy = policy_slot_get(slot, &env->policy_gen);
 	env->geo = policy_geoip(env->policy);
 	if (!map_lists(env, env->policy)) {
-		query_env_clear(env);
-		return -1;
+		query_env_free(env);
+		return NULL;
 	}
 	env->cache = cache_new(cfg->cache_size);
 	env->geo_cache = geo_cache_new(GEO_CACHE_SLOTS);
-	env->fwd = forward_new(base, cfg->upstreams, cfg->nupstreams,
+	env->fwd = forward_new(&world->net, cfg->upstreams, cfg->nupstreams,
 	    cfg->timeout_ms);
 	env->blocked_log = blocked_log;
 	env->query_log = query_log;
@@ -102,15 +119,17 @@ query_env_init(struct query_env *env, const struct config *cfg,
 	    env->rl == NULL || env->inflight == NULL || env->suppress == NULL ||
 	    env->sweep == NULL ||
 	    event_add(env->sweep, &(struct timeval){ 1, 0 }) == -1) {
-		query_env_clear(env);
-		return -1;
+		query_env_free(env);
+		return NULL;
 	}
-	return 0;
+	return env;
 }
 
 void
-query_env_clear(struct query_env *env)
+query_env_free(struct query_env *env)
 {
+	if (env == NULL)
+		return;
 	env->stopping = true;
 	forward_free(env->fwd);		/* ends pending queries, no answers */
 	env->fwd = NULL;
@@ -133,7 +152,52 @@ query_env_clear(struct query_env *env)
 	env->lists = NULL;
 	env->nlists = 0;
 	free(env->list_slot);
-	env->list_slot = NULL;
+	free(env);
+}
+
+void
+query_env_stats(const struct query_env *env, struct query_stats *st)
+{
+	*st = env->stats;
+}
+
+void
+query_env_forward_stats(const struct query_env *env,
+    struct forward_stats *st)
+{
+	forward_get_stats(env->fwd, st);
+}
+
+bool
+query_env_upstream_stats(const struct query_env *env, size_t i,
+    struct upstream_stats *st)
+{
+	return forward_get_upstream_stats(env->fwd, i, st);
+}
+
+size_t
+query_env_inflight(const struct query_env *env)
+{
+	return forward_inflight(env->fwd);
+}
+
+uint64_t
+query_env_cache_entries(const struct query_env *env)
+{
+	return cache_count(env->cache);
+}
+
+const struct list_counter *
+query_env_lists(const struct query_env *env, size_t *n)
+{
+	*n = env->nlists;
+	return env->lists;
+}
+
+void
+query_env_flush(struct query_env *env, const uint8_t *name)
+{
+	cache_flush(env->cache, name);
 }
 
 /*
@@ -206,7 +270,7 @@ count_blocked(struct query_env *env, const struct policy_list *l,
     enum trigger t)
 {
 	env->stats.blocked++;
-	if (l == &geo_list) {
+	if (l == policy_geo_list()) {
 		env->stats.geo_blocked++;
 		return;
 	}
@@ -299,7 +363,7 @@ write_log(struct query_env *env, struct auditlog *log,
 	size_t n;
 
 	dname_to_text(q->qname, qname, sizeof(qname));
-	b.ts_ms = query_wall_ms();
+	b.ts_ms = wall_ms(env);
 	b.client = (const struct sockaddr *)&c->addr;
 	b.is_tcp = c->is_tcp;
 	b.qname = qname;
@@ -353,7 +417,7 @@ answer_blocked(struct query_env *env, const struct client *c,
 	count_blocked(env, bk->list, bk->trigger);
 	if (env->blocked_log != NULL) {
 		if (suppress_check(env->suppress,
-		    (const struct sockaddr *)&c->addr, query_wall_ms()))
+		    (const struct sockaddr *)&c->addr, wall_ms(env)))
 			write_log(env, env->blocked_log, c, ctx->q, bk, action);
 		else
 			env->stats.log_suppressed++;
@@ -385,20 +449,22 @@ inspect_name(struct inspection *in, const struct answer_item *it)
 	return true;
 }
 
-/* [policy] block_countries / block_asns: where the address is. */
+/* [policy] block_countries / block_asns: where the address is (GeoIP
+ * through this worker's cache, the verdict policy's). */
 static bool
 inspect_geo(struct inspection *in, int family, const uint8_t *addr)
 {
-	const struct policy_answer *pa = policy_answer(in->env->policy);
 	struct block *bk = in->bk;
 	struct geo_info gi;
+	const char *key;
 
 	if (!policy_wants_geo(in->env->policy))
 		return false;
 	geo_cache_lookup(in->env->geo_cache, in->env->geo, family, addr, &gi);
-	if (policy_geo_blocks(pa, &gi, bk->rule, sizeof(bk->rule)) == NULL)
+	bk->list = policy_geo_verdict(in->env->policy, &gi, &key, bk->rule,
+	    sizeof(bk->rule));
+	if (bk->list == NULL)
 		return false;
-	bk->list = &geo_list;
 	bk->trigger = TRIGGER_GEO;
 	inet_ntop(family, addr, bk->answer_ip, sizeof(bk->answer_ip));
 	return true;
@@ -559,7 +625,7 @@ on_upstream_answer(void *arg, const uint8_t *msg, size_t len,
 	len = strip_opt(msg, &scan, buf);
 	(void)cache_store(env->cache, p->q.qname, p->q.qname_len, p->q.qtype,
 	    p->q.qclass, cache_variant(&p->q), buf, len, scan.ttl_off,
-	    scan.nttl, cache_ttl(env, &scan), query_now_ms());
+	    scan.nttl, cache_ttl(env, &scan), now_ms(env));
 	if (inspect_answer(env, buf, len, &bk))
 		n = answer_blocked(env, &p->client, &ctx, &bk, out,
 		    sizeof(out));
@@ -649,7 +715,7 @@ query_handle(struct query_env *env, const struct client *c,
 		return 0;
 	}
 	if (!c->is_tcp) {
-		switch (ratelimit_check(env->rl, sa, query_now_ms())) {
+		switch (ratelimit_check(env->rl, sa, now_ms(env))) {
 		case RL_PASS:
 			break;
 		case RL_SLIP:
@@ -707,7 +773,7 @@ query_handle(struct query_env *env, const struct client *c,
 	if (env->query_log != NULL)
 		write_log(env, env->query_log, c, &q, NULL, "pass");
 	if (cache_lookup(env->cache, q.qname, q.qname_len, q.qtype, q.qclass,
-	    cache_variant(&q), query_now_ms(), &hit)) {
+	    cache_variant(&q), now_ms(env), &hit)) {
 		env->stats.cache_hits++;
 		if (inspect_answer(env, hit.msg, hit.len, &bk))
 			return answered(env, answer_blocked(env, c, &ctx, &bk,
@@ -749,7 +815,7 @@ on_suppressed(void *arg, const struct sockaddr *sa, uint64_t second,
 	audit_format_ts(ts, second * 1000);
 	snprintf(members, sizeof(members), "\"client\":\"%s\",\"second\":"
 	    "\"%s\",\"count\":%llu", addr, ts, (unsigned long long)count);
-	n = audit_format_event(body, sizeof(body), query_wall_ms(),
+	n = audit_format_event(body, sizeof(body), wall_ms(env),
 	    "suppressed", members);
 	if (n == 0 || auditlog_submit(env->blocked_log, body, n) == -1)
 		env->stats.log_dropped++;
@@ -760,5 +826,5 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct query_env *env = arg;
 
-	suppress_sweep(env->suppress, query_wall_ms());
+	suppress_sweep(env->suppress, wall_ms(env));
 }

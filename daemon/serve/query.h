@@ -27,21 +27,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "serve/forward.h"
 
 struct auditlog;
-struct event;
 struct event_base;
-struct inflight;
-struct ratelimit;
-struct suppress;
-struct cache;
 struct config;
-struct forwarder;
-struct geo_cache;
-struct geoip;
-struct policy;
 struct policy_slot;
+struct query_env;
 
 /* Who asked and how to reach them.  Plain data, copied by a pending
  * query; conn is the server's (a TCP connection), opaque here. */
@@ -108,40 +102,24 @@ struct query_io {
 	void *ctx;
 };
 
-struct query_env {
-	const struct config *cfg;
-	struct policy_slot *slot;
-	struct policy *policy;		/* this worker's reference */
-	uint64_t policy_gen;
-	struct cache *cache;
-	struct forwarder *fwd;
-	struct auditlog *blocked_log;	/* NULL when not configured */
-	struct auditlog *query_log;	/* NULL when not configured */
-	struct query_io io;
-	struct query_stats stats;
-	struct geo_cache *geo_cache;	/* recent GeoIP lookups */
-	const struct geoip *geo;	/* the policy's, cached against */
-	struct list_counter *lists;	/* blocked per list name */
-	size_t nlists;
-	size_t *list_slot;		/* policy list index → lists[] */
-	struct ratelimit *rl;		/* [server] ratelimit, slip */
-	struct inflight *inflight;	/* upstream queries per client */
-	struct suppress *suppress;	/* [log] client_rate */
-	struct event *sweep;		/* reports suppressed lines, 1/s */
-	size_t pending;			/* forwarded queries not answered */
-	bool stopping;			/* no more answers: shutting down */
+/* The world a worker's env runs in: its clocks and the forwarder's
+ * (forward_net_io() and clock_system() for the real one). */
+struct query_world {
+	struct clock clock;
+	struct forward_io net;
 };
 
 /*
- * Sets env up for a worker: takes a policy reference from slot, creates
- * the cache and the forwarder on base.  Returns 0, or -1.
+ * A worker's env: takes a policy reference from slot, creates the cache
+ * and the forwarder in world (copied); a timer on base reports
+ * suppressed audit lines.  Returns NULL when memory ran out.
  */
-int query_env_init(struct query_env *env, const struct config *cfg,
+struct query_env *query_env_new(const struct config *cfg,
     struct policy_slot *slot, struct event_base *base,
     struct auditlog *blocked_log, struct auditlog *query_log,
-    const struct query_io *io);
-/* Ends every forwarded query without answering and frees env's parts. */
-void query_env_clear(struct query_env *env);
+    const struct query_io *io, const struct query_world *world);
+/* Ends every forwarded query without answering and frees env. */
+void query_env_free(struct query_env *env);
 
 /* Takes the newest policy if a reload put one in the slot.  Cheap;
  * called by the server once per batch of packets. */
@@ -156,8 +134,21 @@ void query_env_refresh(struct query_env *env);
 size_t query_handle(struct query_env *env, const struct client *c,
     const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 
-/* Milliseconds of the monotonic clock (cheap) and of the wall clock. */
-uint64_t query_now_ms(void);
-uint64_t query_wall_ms(void);
+/* What the server asks of a worker's env: its counters and those of
+ * its forwarder (upstream i: false past the last), the cache's size,
+ * the blocked counts per list (valid until the next call into env). */
+void query_env_stats(const struct query_env *env, struct query_stats *st);
+void query_env_forward_stats(const struct query_env *env,
+    struct forward_stats *st);
+bool query_env_upstream_stats(const struct query_env *env, size_t i,
+    struct upstream_stats *st);
+size_t query_env_inflight(const struct query_env *env);
+uint64_t query_env_cache_entries(const struct query_env *env);
+const struct list_counter *query_env_lists(const struct query_env *env,
+    size_t *n);
+
+/* Drops cached answers for name and the names below it (lower-case wire
+ * form; NULL for everything). */
+void query_env_flush(struct query_env *env, const uint8_t *name);
 
 #endif

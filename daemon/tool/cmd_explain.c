@@ -74,6 +74,7 @@ explain_addr(const struct policy *p, const char *text, int family,
     const uint8_t *addr)
 {
 	const struct policy_answer *pa = policy_answer(p);
+	const struct policy_list *geo;
 	const char *action = action_name(pa->action), *key = NULL;
 	char range[128], rule[96];
 	struct addr_verdict v, seen;
@@ -90,12 +91,11 @@ explain_addr(const struct policy *p, const char *text, int family,
 		    v.blocked ? action : "forward");
 		goto geo;
 	}
-	if (policy_wants_geo(p))
-		key = policy_geo_blocks(pa, &gi, rule, sizeof(rule));
+	geo = policy_geo_verdict(p, &gi, &key, rule, sizeof(rule));
 	unchecked_range(p, family, addr, &seen, range, sizeof(range));
-	if (key != NULL) {
-		printf("%s: blocked by %s ([policy] %s) (list geoip, action "
-		    "%s)", text, rule, key, action);
+	if (geo != NULL) {
+		printf("%s: blocked by %s ([policy] %s) (list %s, action %s)",
+		    text, rule, key, geo->name, action);
 		if (seen.list != NULL)
 			printf("; %s range %s of list %s not consulted: "
 			    "[policy] check_answer_ips = no",

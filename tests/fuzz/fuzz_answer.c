@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "serve/cache.h"
 #include "fuzz.h"
 #include "dns/wire.h"
 
@@ -94,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.is_tcp = (sel & 0x80) != 0;
 	c.fd = -1;
 	qn = client_query(sel, q);
-	cache_flush(env->cache, NULL);
+	query_env_flush(env, NULL);
 	ask(env, &c, q, qn, out, c.is_tcp ? sizeof(out) : 1232);
 	if (fake_forward_pending() == 0)
 		return 0;

@@ -208,8 +208,8 @@ static const char lists_manifest[] =
 struct query_env *
 fuzz_query_env(void)
 {
-	static struct query_env env;
-	static bool ready;
+	static struct query_env *env;
+	struct query_world world;
 	struct query_io io = { io_send, io_hold, io_hold, NULL, NULL };
 	struct config *cfg;
 	struct policy *p;
@@ -218,8 +218,8 @@ fuzz_query_env(void)
 	struct diag *d;
 	char conf[256], text[1024], manifest[256];
 
-	if (ready)
-		return &env;
+	if (env != NULL)
+		return env;
 	fuzz_write("ex.domains", "binance.com\nexample.com\nblocked.test\n",
 	    37);
 	fuzz_write("allow.domains", "ok.example.com\n", 15);
@@ -241,9 +241,12 @@ fuzz_query_env(void)
 	}
 	diag_free(d);
 	if ((slot = policy_slot_new(p)) == NULL ||
-	    (base = event_base_new()) == NULL ||
-	    query_env_init(&env, cfg, slot, base, NULL, NULL, &io) == -1)
+	    (base = event_base_new()) == NULL)
 		abort();
-	ready = true;
-	return &env;
+	world.clock = clock_system();
+	forward_net_io(&world.net, base);	/* unused: fake_forward.c */
+	if ((env = query_env_new(cfg, slot, base, NULL, NULL, &io, &world))
+	    == NULL)
+		abort();
+	return env;
 }
