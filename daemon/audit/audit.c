@@ -17,6 +17,8 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "base/json.h"
+
 /*
  * Bounded output cursor.  Once a write does not fit, is_full sticks and
  * every later write is ignored, so formatters check once at the end.
@@ -65,43 +67,31 @@ put_u64(struct out *o, uint64_t v)
 }
 
 /*
- * A JSON string (RFC 8259 section 7).  Names come from the wire, so a
- * quote, backslash or control byte in them must not end the string or
- * the line: a forged name could otherwise inject members or whole lines
- * into the evidence.  Bytes >= 0x80 pass through; ldns presentation
- * form already escapes them as \DDD.
+ * A JSON string (RFC 8259 section 7), escaped by base/json's
+ * json_escape.  Names come from the wire, so a quote, backslash or
+ * control byte in them must not end the string or the line: a forged
+ * name could otherwise inject members or whole lines into the evidence.
+ * Bytes >= 0x80 pass through; ldns presentation form already escapes
+ * them as \DDD.
  */
 static void
 put_str(struct out *o, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
-	char esc[7];
+	size_t n;
 
 	if (s == NULL) {
 		put_raw(o, "null");
 		return;
 	}
 	put_mem(o, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		put_mem(o, run, (size_t)(s - run));
-		run = s + 1;
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			put_mem(o, esc, 2);
-			continue;
-		}
-		memcpy(esc, "\\u00", 4);
-		esc[4] = hex[c >> 4];
-		esc[5] = hex[c & 0xf];
-		put_mem(o, esc, 6);
+	if (o->is_full)
+		return;
+	if ((n = json_escape(o->p, o->left, s, strlen(s))) >= o->left) {
+		o->is_full = true;
+		return;
 	}
-	put_mem(o, run, (size_t)(s - run));
+	o->p += n;
+	o->left -= n;
 	put_mem(o, "\"", 1);
 }
 

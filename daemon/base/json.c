@@ -1,5 +1,6 @@
 /*
- * json: JSON text output, and a small strict reader for list files.
+ * json: the JSON string escaper and escape decoder, JSON text output,
+ * and a small strict reader for list files.
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -11,34 +12,166 @@
 
 #define JSON_MAXDEPTH 64	/* nesting a list file may use */
 
+size_t
+json_escape(char *out, size_t size, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *end = s + len, *run;
+	size_t need = 0, n;
+	bool fits = true;
+	char esc[6];
+
+	if (size > 0)
+		out[0] = '\0';
+	while (s < end) {
+		for (run = s; s < end && (unsigned char)*s >= 0x20 &&
+		    *s != '"' && *s != '\\'; s++)
+			continue;
+		n = (size_t)(s - run);
+		if (n > 0) {
+			if (fits && need + n < size) {
+				memcpy(out + need, run, n);
+				out[need + n] = '\0';
+			} else if (fits) {
+				/* Plain bytes are whole escapes: fill up. */
+				if (size > need + 1) {
+					memcpy(out + need, run,
+					    size - need - 1);
+					out[size - 1] = '\0';
+				}
+				fits = false;
+			}
+			need += n;
+		}
+		if (s == end)
+			break;
+		esc[0] = '\\';
+		if (*s == '"' || *s == '\\') {
+			esc[1] = *s;
+			n = 2;
+		} else {
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[(unsigned char)*s >> 4];
+			esc[5] = hex[*s & 0xf];
+			n = 6;
+		}
+		if (fits && need + n < size) {
+			memcpy(out + need, esc, n);
+			out[need + n] = '\0';
+		} else
+			fits = false;
+		need += n;
+		s++;
+	}
+	return need;
+}
+
 void
 json_put_string(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	char buf[6 * 128 + 1];
+	size_t len = strlen(s), n;
 
 	fputc('"', f);
-	for (; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
+	while (len > 0) {
+		n = len < 128 ? len : 128;
+		fwrite(buf, 1, json_escape(buf, sizeof(buf), s, n), f);
+		s += n;
+		len -= n;
 	}
 	fputc('"', f);
+}
+
+static int
+hex4(const char *p, const char *end, unsigned *v,
+    enum json_unescape_error *err, enum json_unescape_error short_err,
+    enum json_unescape_error hex_err)
+{
+	unsigned i, d;
+
+	*v = 0;
+	if (end - p < 4) {
+		*err = short_err;
+		return -1;
+	}
+	for (i = 0; i < 4; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = (unsigned)(p[i] - '0');
+		else if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f')
+			d = (unsigned)((p[i] | 0x20) - 'a' + 10);
+		else {
+			*err = hex_err;
+			return -1;
+		}
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+size_t
+json_unescape(const char *p, const char *end, char utf8[4], size_t *n,
+    unsigned *cp, enum json_unescape_error *err)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *e;
+	unsigned lo;
+	size_t took = 6;
+
+	if (end - p < 2) {
+		*err = JSON_UNESC_END;
+		return 0;
+	}
+	if (p[1] != 'u') {
+		if (p[1] == '\0' || (e = strchr(from, p[1])) == NULL) {
+			*err = JSON_UNESC_BAD;
+			return 0;
+		}
+		utf8[0] = to[e - from];
+		*cp = (unsigned char)utf8[0];
+		*n = 1;
+		return 2;
+	}
+	if (hex4(p + 2, end, cp, err, JSON_UNESC_SHORT, JSON_UNESC_HEX) != 0)
+		return 0;
+	if (*cp >= 0xdc00 && *cp <= 0xdfff) {
+		*err = JSON_UNESC_LONE_LOW;
+		return 0;
+	}
+	if (*cp >= 0xd800 && *cp <= 0xdbff) {
+		if (end - p < 8 || p[6] != '\\' || p[7] != 'u') {
+			*err = JSON_UNESC_LONE_HIGH;
+			return 0;
+		}
+		if (hex4(p + 8, end, &lo, err, JSON_UNESC_LOW_SHORT,
+		    JSON_UNESC_LOW_HEX) != 0)
+			return 0;
+		if (lo < 0xdc00 || lo > 0xdfff) {
+			*err = JSON_UNESC_PAIR;
+			return 0;
+		}
+		*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+		took = 12;
+	}
+	if (*cp < 0x80) {
+		utf8[0] = (char)*cp;
+		*n = 1;
+	} else if (*cp < 0x800) {
+		utf8[0] = (char)(0xc0 | *cp >> 6);
+		utf8[1] = (char)(0x80 | (*cp & 0x3f));
+		*n = 2;
+	} else if (*cp < 0x10000) {
+		utf8[0] = (char)(0xe0 | *cp >> 12);
+		utf8[1] = (char)(0x80 | (*cp >> 6 & 0x3f));
+		utf8[2] = (char)(0x80 | (*cp & 0x3f));
+		*n = 3;
+	} else {
+		utf8[0] = (char)(0xf0 | *cp >> 18);
+		utf8[1] = (char)(0x80 | (*cp >> 12 & 0x3f));
+		utf8[2] = (char)(0x80 | (*cp >> 6 & 0x3f));
+		utf8[3] = (char)(0x80 | (*cp & 0x3f));
+		*n = 4;
+	}
+	return took;
 }
 
 /*
@@ -109,92 +242,30 @@ json_put(struct json *j, const char *s, size_t n)
 	return 0;
 }
 
+/* The escape at j->p, in the list reader's words. */
 static int
-json_hex4(struct json *j, unsigned *cp)
+json_escape_in(struct json *j)
 {
-	unsigned v = 0;
-	int i;
-	char c;
-
-	if (j->end - j->p < 4)
-		return json_error(j, "short \\u escape");
-	for (i = 0; i < 4; i++) {
-		c = *j->p++;
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return json_error(j, "bad hex digit in \\u escape");
-	}
-	*cp = v;
-	return 0;
-}
-
-/* \uXXXX, with UTF-16 surrogate pairs joined, as UTF-8. */
-static int
-json_unicode(struct json *j)
-{
-	unsigned cp, lo;
+	static const char *const why[] = {
+		[JSON_UNESC_END] = "unterminated string",
+		[JSON_UNESC_BAD] = "bad escape in string",
+		[JSON_UNESC_SHORT] = "short \\u escape",
+		[JSON_UNESC_HEX] = "bad hex digit in \\u escape",
+		[JSON_UNESC_LONE_LOW] = "lone low surrogate in \\u escape",
+		[JSON_UNESC_LONE_HIGH] = "lone high surrogate in \\u escape",
+		[JSON_UNESC_LOW_SHORT] = "short \\u escape",
+		[JSON_UNESC_LOW_HEX] = "bad hex digit in \\u escape",
+		[JSON_UNESC_PAIR] = "bad surrogate pair",
+	};
+	enum json_unescape_error err;
 	char u[4];
-	size_t n;
+	size_t n, took;
+	unsigned cp;
 
-	if (json_hex4(j, &cp) != 0)
-		return -1;
-	if (cp >= 0xdc00 && cp <= 0xdfff)
-		return json_error(j, "lone low surrogate in \\u escape");
-	if (cp >= 0xd800 && cp <= 0xdbff) {
-		if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
-			return json_error(j, "lone high surrogate in \\u "
-			    "escape");
-		j->p += 2;
-		if (json_hex4(j, &lo) != 0)
-			return -1;
-		if (lo < 0xdc00 || lo > 0xdfff)
-			return json_error(j, "bad surrogate pair");
-		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-	}
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | cp >> 12);
-		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | cp >> 18);
-		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
+	if ((took = json_unescape(j->p, j->end, u, &n, &cp, &err)) == 0)
+		return json_error(j, why[err]);
+	j->p += took;
 	return json_put(j, u, n);
-}
-
-static int
-json_escape(struct json *j)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *e;
-
-	if (j->p == j->end)
-		return json_error(j, "unterminated string");
-	if (*j->p == 'u') {
-		j->p++;
-		return json_unicode(j);
-	}
-	if (*j->p == '\0' || (e = strchr(from, *j->p)) == NULL)
-		return json_error(j, "bad escape in string");
-	j->p++;
-	return json_put(j, &to[e - from], 1);
 }
 
 static int
@@ -220,8 +291,7 @@ json_string(struct json *j)
 			break;
 		if (*j->p != '\\')
 			return json_error(j, "control character in string");
-		j->p++;
-		if (json_escape(j) != 0)
+		if (json_escape_in(j) != 0)
 			return -1;
 	}
 	j->p++;

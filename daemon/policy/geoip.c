@@ -17,6 +17,7 @@
 
 #include <maxminddb.h>
 
+#include "base/json.h"
 #include "policy/geoip.h"
 
 /* What the records of one database carry, learnt at open. */
@@ -577,28 +578,11 @@ geo_cache_stats(const struct geo_cache *c, uint64_t *hits,
 static bool
 put_escaped(char *buf, size_t size, size_t *len, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
+	size_t n = json_escape(buf + *len, size - *len, s, strlen(s));
 
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		char esc[7];
-		size_t n = 0;
-
-		if (ch == '"' || ch == '\\') {
-			esc[n++] = '\\';
-			esc[n++] = (char)ch;
-		} else if (ch < 0x20) {
-			memcpy(esc, "\\u00", 4);
-			n = 4;
-			esc[n++] = hex[ch >> 4];
-			esc[n++] = hex[ch & 0xf];
-		} else
-			esc[n++] = (char)ch;
-		if (*len + n >= size)
-			return false;
-		memcpy(buf + *len, esc, n);
-		*len += n;
-	}
+	if (n >= size - *len)
+		return false;
+	*len += n;
 	return true;
 }
 
