@@ -13,6 +13,7 @@
  * process still held in memory.
  */
 #include "audit/auditlog.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "audit/syslogsink.h"
 #include "audit/tlog.h"
@@ -220,21 +221,6 @@ publish_syslog_locked(struct auditlog *log)
 		    &log->stats.syslog_dropped);
 }
 
-static uint64_t
-clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t
-now_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
 static void
 deadline_in(struct timespec *ts, long ms)
 {
@@ -347,7 +333,7 @@ write_head(struct auditlog *log, uint64_t reserved, const char *run)
 static void
 reserve(struct auditlog *log, bool force)
 {
-	uint64_t handed, block, mark, now = clock_ms(CLOCK_MONOTONIC);
+	uint64_t handed, block, mark, now = clock_mono_ms();
 	bool is_abandoned, is_slow, is_short;
 
 	pthread_mutex_lock(&log->lock);
@@ -444,7 +430,7 @@ chunk_failed(struct auditlog *log, size_t written, int why_errno)
 		if (log->meta[i].kind == LINE_BODY)
 			dropped++;
 	add_gap(log, log->meta[k].from, log->meta[log->nmeta - 1].to,
-	    WHY_WRITE, now_ms());
+	    WHY_WRITE, clock_wall_ms());
 	log->gap_errno = why_errno;
 	if (k == 0) {
 		log->seq = log->chunk_seq;
@@ -471,7 +457,7 @@ chunk_flush(struct auditlog *log)
 	if (log->nmeta == 0)
 		return;
 	pthread_mutex_lock(&log->lock);
-	log->stats.writing_since = clock_ms(CLOCK_MONOTONIC) | 1;
+	log->stats.writing_since = clock_mono_ms() | 1;
 	pthread_mutex_unlock(&log->lock);
 	if (log->is_torn && write_all(log->fd, "\n", 1) == 1)
 		log->is_torn = false;
@@ -523,7 +509,7 @@ emit(struct auditlog *log, const char *body, size_t len, uint64_t from,
 	    log->prev);
 	if (n == 0) {
 		/* Unreachable: submit bounds bodies to BODY_MAX. */
-		add_gap(log, from, to, WHY_INVALID, now_ms());
+		add_gap(log, from, to, WHY_INVALID, clock_wall_ms());
 		return;
 	}
 	audit_hasher_hash(log->hasher, line, n, log->prev);
@@ -687,7 +673,8 @@ finish(struct auditlog *log)
 	pthread_mutex_lock(&log->lock);
 	stop_seq = ++log->next_seq;
 	pthread_mutex_unlock(&log->lock);
-	n = audit_format_event(body, sizeof(body), now_ms(), "stop", NULL);
+	n = audit_format_event(body, sizeof(body), clock_wall_ms(), "stop",
+	    NULL);
 	chunk_start(log);
 	emit_gap(log);
 	emit(log, body, n, stop_seq, stop_seq, LINE_STOP);
@@ -786,7 +773,7 @@ drop_locked(struct auditlog *log, uint64_t seq, uint32_t why)
 	r.seq = seq;
 	r.nlost = 1;
 	r.why = why;
-	r.ts_ms = now_ms();
+	r.ts_ms = clock_wall_ms();
 	memcpy(b->data + b->used, &r, HDR);
 	b->gap_off = b->used;
 	b->used += HDR;
@@ -877,7 +864,7 @@ auditlog_healthy(struct auditlog *log, uint64_t stall_ms, char *why,
     size_t whylen)
 {
 	struct auditlog_stats st;
-	uint64_t now = clock_ms(CLOCK_MONOTONIC);
+	uint64_t now = clock_mono_ms();
 
 	auditlog_get_stats(log, &st);
 	if (st.last_errno != 0) {
@@ -1077,7 +1064,7 @@ queue_start(struct auditlog *log, const struct found *f,
 	else
 		snprintf(members, sizeof(members), "\"previous\":\"%s\"",
 		    previous);
-	n = audit_format_event(body, sizeof(body), now_ms(), "start",
+	n = audit_format_event(body, sizeof(body), clock_wall_ms(), "start",
 	    members);
 	(void)queue_locked(log, body, n, &is_ok);
 }
@@ -1216,7 +1203,7 @@ auditlog_open(const struct auditlog_conf *conf, char *err, size_t errlen)
 	queue_start(log, &f, &st, has_state);
 	/* The mark covers the start lines and a block beyond them. */
 	log->reserved = log->reserved_disk = log->next_seq + log->block;
-	log->last_reserve_ms = clock_ms(CLOCK_MONOTONIC);
+	log->last_reserve_ms = clock_mono_ms();
 	if (write_head(log, log->reserved, "running") != 0) {
 		snprintf(err, errlen, "%s: cannot write the state file: %s",
 		    log->state_path, strerror(errno));

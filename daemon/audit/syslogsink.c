@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "base/clock.h"
 
 /* A lost socket is looked for again at most this often. */
 #define RECONNECT_MS 1000
@@ -37,22 +38,13 @@ struct syslogsink {
 	char buf[HEAD_MAX + AUDIT_LINE_MAX];
 };
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 disconnect(struct syslogsink *s)
 {
 	if (s->fd != -1)
 		close(s->fd);
 	s->fd = -1;
-	s->next_try_ms = mono_ms() + RECONNECT_MS;
+	s->next_try_ms = clock_mono_ms() + RECONNECT_MS;
 }
 
 /* Whether the socket is connected, after one try when it is due. */
@@ -61,7 +53,7 @@ connected(struct syslogsink *s)
 {
 	if (s->fd != -1)
 		return true;
-	if (mono_ms() < s->next_try_ms)
+	if (clock_mono_ms() < s->next_try_ms)
 		return false;
 	s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd == -1 || connect(s->fd, (struct sockaddr *)&s->addr,
@@ -83,7 +75,7 @@ static bool
 wait_room(struct syslogsink *s)
 {
 	struct pollfd pfd = { s->fd, POLLOUT, 0 };
-	uint64_t now = mono_ms(), after;
+	uint64_t now = clock_mono_ms(), after;
 	int rc;
 
 	if (now - s->window_ms >= 1000) {
@@ -93,7 +85,7 @@ wait_room(struct syslogsink *s)
 	if (s->waited_ms >= WAIT_BUDGET_MS)
 		return false;
 	rc = poll(&pfd, 1, (int)(WAIT_BUDGET_MS - s->waited_ms));
-	after = mono_ms();
+	after = clock_mono_ms();
 	s->waited_ms += after - now;
 	return rc == 1 && (pfd.revents & POLLOUT);
 }

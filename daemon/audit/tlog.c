@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/atomicfile.h"
 #include "audit/audit.h"
 #include "audit/auditread.h"
@@ -35,16 +36,6 @@ struct tlog {
 	char *cp_line;			/* the last checkpoint's line */
 	size_t cp_len;
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 
 static int
 tree_save(const struct tlog *t)
@@ -188,7 +179,7 @@ tlog_open(const struct tlog_conf *c, const char *log_path, char *err,
 		goto fail;
 	}
 	t->cp_size = UINT64_MAX;
-	t->cp_ms = mono_ms();
+	t->cp_ms = clock_mono_ms();
 	return t;
 fail:
 	tlog_close(t);
@@ -272,14 +263,14 @@ write_checkpoint(struct tlog *t)
 	t->cp_line = line;
 	t->cp_len = len - 1;
 	t->cp_size = t->tree.size;
-	t->cp_ms = mono_ms();
+	t->cp_ms = clock_mono_ms();
 	t->want = false;
 }
 
 const char *
 tlog_point(struct tlog *t, bool force, size_t *len)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 	bool is_written = false;
 
 	if (force || t->want || (t->tree.size != t->cp_size &&
