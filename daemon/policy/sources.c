@@ -1237,13 +1237,6 @@ parse_json(struct parse *p)
 }
 
 int
-source_parse(const struct source *src, struct diag *d, source_name_cb cb,
-    void *arg)
-{
-	return source_parse_all(src, d, cb, NULL, arg);
-}
-
-int
 source_parse_all(const struct source *src, struct diag *d,
     source_name_cb on_name, source_range_cb on_range, void *arg)
 {

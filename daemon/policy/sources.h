@@ -71,7 +71,7 @@ const char *list_kind_name(enum list_kind k);
  * Called once per valid name.  wire is the lower-case wire form
  * (borrowed, valid during the call).  kind is the source's kind, except
  * that an adblock "@@" rule is KIND_ALLOW.  line is the entry's line.
- * Return 0 to go on, -1 to stop the parse (source_parse() returns -1).
+ * Return 0 to go on, -1 to stop the parse (source_parse_all() returns -1).
  */
 typedef int (*source_name_cb)(void *arg, const struct source *src,
     const uint8_t *wire, size_t wirelen, enum list_kind kind, size_t line);
@@ -102,9 +102,5 @@ typedef int (*source_range_cb)(void *arg, const struct source *src,
  */
 int source_parse_all(const struct source *src, struct diag *d,
     source_name_cb on_name, source_range_cb on_range, void *arg);
-
-/* source_parse_all() without on_range. */
-int source_parse(const struct source *src, struct diag *d,
-    source_name_cb cb, void *arg);
 
 #endif
