@@ -598,7 +598,6 @@ struct search {
 	struct auditread_rec *rec;
 	struct table table;
 	size_t nbad;
-	bool is_oom;
 };
 
 static const char *const csv_head[NCSV] = { "ts", "client", "port",
@@ -738,11 +737,8 @@ on_search_line(void *arg, const char *file, const struct auditread_line *ln)
 		put_csv(s->rec);
 		break;
 	case FMT_TABLE:
-		if (table_add_rec(&s->table, s->rec) == -1) {
-			fprintf(stderr, "cordon: out of memory\n");
-			s->is_oom = true;
-			return -1;
-		}
+		if (table_add_rec(&s->table, s->rec) == -1)
+			cmd_oom("tabulating the log");
 		break;
 	}
 	return 0;
@@ -844,7 +840,6 @@ struct report {
 	struct auditreport *r;
 	struct auditread_rec *rec;
 	size_t nbad;
-	bool is_oom;
 };
 
 static int
@@ -854,11 +849,8 @@ on_report_line(void *arg, const char *file, const struct auditread_line *ln)
 
 	if (read_rec(file, ln, rp->rec, &rp->nbad) == -1)
 		return 0;
-	if (auditreport_add(rp->r, rp->rec, file, ln->lineno) == -1) {
-		fprintf(stderr, "cordon: out of memory\n");
-		rp->is_oom = true;
-		return -1;
-	}
+	if (auditreport_add(rp->r, rp->rec, file, ln->lineno) == -1)
+		cmd_oom("building the report");
 	return 0;
 }
 
