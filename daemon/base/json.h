@@ -42,7 +42,7 @@ enum json_unescape_error {
 	JSON_UNESC_LONE_HIGH,	/* \uD800-\uDBFF not followed by \u */
 	JSON_UNESC_LOW_SHORT,	/* ... followed by \u and fewer than 4 bytes */
 	JSON_UNESC_LOW_HEX,	/* ... followed by \u and a bad hex digit */
-	JSON_UNESC_PAIR,	/* ... followed by \uXXXX not DC00-DFFF */
+	JSON_UNESC_PAIR,	/* ... followed by a \u escape not DC00-DFFF */
 };
 
 /*
@@ -80,7 +80,7 @@ struct json_problem {
  * Reads text (len bytes) as one JSON document whose top level is an
  * object, and hands out the strings of the array under key.  The whole
  * document is checked first, so a broken one hands out nothing.  Nesting
- * is limited; \uXXXX escapes (surrogate pairs too) become UTF-8.
+ * is limited; \u escapes (four hex digits; surrogate pairs too) become UTF-8.
  * Returns 0, or -1 with *pb saying what was wrong.
  */
 int json_key_strings(const char *text, size_t len, const char *key,

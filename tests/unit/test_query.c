@@ -412,14 +412,8 @@ cleanup(void)
 {
 	static const char *const names[] = { "sources.ini", "ads.domains",
 		"nets.cidr", "one.conf", "two.conf" };
-	char path[256];
-	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	rmdir(dir);
+	unit_rm_dir(dir, names, sizeof(names) / sizeof(names[0]));
 }
 
 int

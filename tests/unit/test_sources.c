@@ -756,14 +756,8 @@ cleanup(void)
 	static const char *const files[] = {
 		"list", "sources.ini", "exchanges.domains", "m.ini",
 	};
-	char path[512];
-	size_t i;
 
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
+	unit_rm_dir(dir, files, sizeof(files) / sizeof(files[0]));
 }
 
 int

@@ -61,6 +61,20 @@ unit_sort_lines(char *text)
 	free(copy);
 }
 
+/* Removes the named files of a test's temporary dir, then the dir. */
+static inline void
+unit_rm_dir(const char *dir, const char *const *names, size_t n)
+{
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		remove(path);
+	}
+	remove(dir);
+}
+
 static inline int
 unit_exit(void)
 {
