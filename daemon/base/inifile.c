@@ -120,10 +120,3 @@ inifile_parse_sections(const char *path, inifile_section_handler on_section,
 	}
 	return f.has_failed ? -1 : 0;
 }
-
-int
-inifile_parse(const char *path, inifile_handler handler, void *arg,
-    struct diag *d)
-{
-	return inifile_parse_sections(path, NULL, handler, arg, d);
-}
