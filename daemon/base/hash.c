@@ -1,6 +1,7 @@
 /*
  * hash: SipHash-1-3, written from the paper's description (one
- * compression round per 8-byte word, three finalisation rounds).
+ * compression round per 8-byte word, three finalisation rounds), and
+ * the one unkeyed hash.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,4 +79,21 @@ hash_bytes(const struct hash_key *k, const void *data, size_t len)
 	sip_round(&s);
 	sip_round(&s);
 	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+uint64_t
+hash_fixed(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "policy/domtree.h"
 
 #define ENTRY_HEAD 1		/* length byte */
@@ -41,20 +42,14 @@ struct domtree {
 	uint32_t max_value;	/* largest value of a view */
 };
 
-/* FNV-1a: names are short and already lower case; the table is built
- * from admin-supplied lists, and the hash must be the same on every host
- * that loads a snapshot. */
+/* base/hash's unkeyed hash_fixed(): the table is built from the
+ * admin's lists, and the hash must be the same on every host that loads
+ * a snapshot.  The high half: home() uses its top bits, the tag its low
+ * 16. */
 static uint32_t
 hash_name(const uint8_t *p, size_t len)
 {
-	uint32_t h = 2166136261U;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 16777619U;
-	}
-	return h;
+	return (uint32_t)(hash_fixed(p, len) >> 32);
 }
 
 static inline uint32_t

@@ -15,6 +15,7 @@
 
 #include "policy/cidr.h"
 #include "base/diag.h"
+#include "base/hash.h"
 #include "policy/domtree.h"
 #include "policy/geoip.h"
 #include "policy/policy.h"
@@ -163,17 +164,8 @@ static void
 collect(void *arg, const uint8_t *name, size_t len, uint32_t value)
 {
 	struct id_state *st = arg;
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
 
-	for (i = 0; i < len; i++) {
-		h ^= name[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 33;		/* spread FNV's weak high bits */
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	st->v[st->n].key = h;
+	st->v[st->n].key = hash_fixed(name, len);
 	st->v[st->n].name = name;
 	st->v[st->n].len = len;
 	st->v[st->n].value = value;

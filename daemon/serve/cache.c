@@ -7,6 +7,7 @@
 
 #include "serve/cache.h"
 #include "base/dname.h"
+#include "base/hash.h"
 
 struct centry {
 	struct centry *next;		/* hash chain */
@@ -27,7 +28,7 @@ struct cache {
 	size_t mask;
 	size_t count, max;
 	struct centry lru;		/* sentinel: next = newest */
-	uint32_t seed;
+	struct hash_key key;		/* drawn per cache */
 };
 
 #define KEY_MAX (DNAME_MAXWIRE + 5)
@@ -45,19 +46,12 @@ make_key(uint8_t *key, const uint8_t *qname, size_t qlen, uint16_t qtype,
 	return qlen + 5;
 }
 
-/* FNV-1a from a per-cache random seed, so chains cannot be predicted
- * from outside. */
+/* SipHash under the cache's own key: cache keys are names clients
+ * choose, so chains cannot be predicted from outside. */
 static uint32_t
 hash_key(const struct cache *c, const uint8_t *key, size_t len)
 {
-	uint32_t h = 2166136261U ^ c->seed;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= key[i];
-		h *= 16777619U;
-	}
-	return h ^ (h >> 15);
+	return (uint32_t)hash_bytes(&c->key, key, len);
 }
 
 struct cache *
@@ -78,7 +72,7 @@ cache_new(size_t max_entries)
 	c->mask = n - 1;
 	c->max = max_entries;
 	c->lru.lru_next = c->lru.lru_prev = &c->lru;
-	arc4random_buf(&c->seed, sizeof(c->seed));
+	hash_key_new(&c->key);
 	return c;
 }
 
