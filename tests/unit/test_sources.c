@@ -452,7 +452,7 @@ run_cases(const struct fcase *cases, size_t n, bool has_ranges)
 		if (has_ranges)
 			rc = source_parse_all(&src, d, on_name, on_range, g);
 		else
-			rc = source_parse(&src, d, on_name, g);
+			rc = source_parse_all(&src, d, on_name, NULL, g);
 		CHECK(rc == c->rc, "%s: rc %d", c->what, rc);
 		CHECK_STR(g->text, c->names, "%s: names", c->what);
 		check_diags(c->what, d, c->diags);
@@ -487,7 +487,8 @@ test_long_lines(void)
 	memset(text + 10, 'x', n);
 	memcpy(text + 10 + n, "\nb.example\n", 11);
 	src.file = write_file("list", text, n + 21);
-	CHECK(source_parse(&src, d, on_name, &g) == 0, "long: rc");
+	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == 0,
+	    "long: rc");
 	CHECK_STR(g.text, "block a.example 1\nblock b.example 3\n", "long");
 	check_diags("long", d, want);
 	CHECK(strlen(diag_get(d, 0)) < 200, "long: message is short");
@@ -521,7 +522,7 @@ test_json_depth(void)
 		diag_clear(d);
 		g.len = 0;
 		g.text[0] = '\0';
-		rc = source_parse(&src, d, on_name, &g);
+		rc = source_parse_all(&src, d, on_name, NULL, &g);
 		/* The top object is level 1, "x"'s arrays the next n. */
 		if (n + 1 <= 64) {
 			CHECK(rc == 0, "depth %zu: rc %d", n, rc);
@@ -553,7 +554,8 @@ test_stop_and_missing(void)
 
 	src.file = write_file("list", S("0.0.0.0 a.example b.example\n"
 	    "0.0.0.0 c.example\n"));
-	CHECK(source_parse(&src, d, on_name, &g) == -1, "stop: rc");
+	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == -1,
+	    "stop: rc");
 	CHECK_STR(g.text, "block a.example 1\n", "stop");
 	check_diags("stop", d, nothing);
 
@@ -569,7 +571,8 @@ test_stop_and_missing(void)
 	snprintf(path, sizeof(path), "%s/missing.list", dir);
 	src.file = path;
 	src.format = FORMAT_HOSTS;
-	CHECK(source_parse(&src, d, on_name, &g) == -1, "missing: rc");
+	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == -1,
+	    "missing: rc");
 	check_diags("missing", d, missing);
 	diag_clear(d);
 	src.format = FORMAT_CIDR;
@@ -646,9 +649,11 @@ test_manifest_good(void)
 	CHECK_STR(list_format_name(m->sources[3].format), "rpz", "rpz");
 	CHECK_STR(m->sources[3].category, "", "empty category");
 
-	CHECK(source_parse(&m->sources[0], d, on_name, &g) == 0, "parse");
+	CHECK(source_parse_all(&m->sources[0], d, on_name, NULL, &g) == 0,
+	    "parse");
 	CHECK_STR(g.text, "block binance.com 1\n", "parse names");
-	CHECK(source_parse(&m->sources[2], d, on_name, &g) == -1, "url rc");
+	CHECK(source_parse_all(&m->sources[2], d, on_name, NULL, &g) == -1,
+	    "url rc");
 	check_diags("url source", d, url);
 out:
 	manifest_free(m);
