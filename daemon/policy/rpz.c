@@ -603,7 +603,16 @@ rpz_step(struct rpz *r, ldns_status s, const ldns_rr *rr)
 		    "'(' it does not close (the rest of the file is skipped)");
 		return;
 	}
-	if (s == LDNS_STATUS_OK && r->rec[0] != '$') {
+	if (src_is_blank(r->rec[0]) && r->prev == NULL) {
+		/* ldns would take the origin. */
+		diag_add(r->p->d, r->p->file, r->p->line, "record without an "
+		    "owner");
+		return;
+	}
+	/* A type ldns does not know it reads as TYPE0: reported from the
+	 * text, as written. */
+	if (s == LDNS_STATUS_OK && r->rec[0] != '$' &&
+	    ldns_rr_get_type(rr) != 0) {
 		rpz_rr(r, rr);
 		return;
 	}
