@@ -95,7 +95,8 @@ src_bad_line(struct parse *p, const char *what, const char *text, size_t len)
 {
 	char q[QUOTEBUF];
 
-	diag_add(p->d, p->file, p->line, "%s %s", what, src_quote(q, text, len));
+	diag_add(p->d, p->file, p->line, "%s %s", what,
+	    src_quote(q, text, len));
 }
 
 bool
