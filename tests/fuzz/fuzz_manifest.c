@@ -6,7 +6,7 @@
 
 #include "base/diag.h"
 #include "fuzz.h"
-#include "policy/sources.h"
+#include "policy/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -335,6 +335,68 @@ static const struct fcase fcases[] = {
 	{ "rpz no origin", FORMAT_RPZ, NULL, KIND_BLOCK,
 	    S("bad.example. CNAME .\n*.wild.example CNAME *.\n"), 0,
 	    "block bad.example 1\nblock wild.example 2\n", { NULL } },
+	/* Read through ldns: records over several lines, blank and comment
+	 * lines, CRLF line ends; each report names the record's first
+	 * line. */
+	{ "rpz ldns", FORMAT_RPZ, NULL, KIND_BLOCK,
+	    S("\xef\xbb\xbf$TTL 1h\r\n"
+	    "$ORIGIN Rpz.Local.\r\n"
+	    "@ IN SOA ns. host. (\r\n"
+	    "    1 2 3\r\n"
+	    "    4 5 )\r\n"
+	    "multi 300 IN CNAME (\r\n"
+	    "   rpz-passthru. )\r\n"
+	    "\r\n"
+	    "; comment\r\n"
+	    "  ; indented comment\r\n"
+	    "after.blank CNAME .\r\n"
+	    "garbage here\r\n"
+	    "abs.example.rpz.local. CNAME .\r\n"
+	    "\tCNAME rpz-passthru.\r\n"
+	    "class.first IN   60  CNAME .\r\n"
+	    "two ( CNAME\r\n"
+	    "  \"bad\" )\r\n"
+	    "rel CNAME rpz-drop\r\n"
+	    "extra CNAME . more\r\n"
+	    "$ORIGIN other.zone.\r\n"
+	    "x CNAME .\r\n"
+	    "last.example CNAME ."), 0,
+	    "allow multi 6\n"
+	    "block after.blank 11\n"
+	    "block abs.example 13\n"
+	    "allow abs.example 14\n"
+	    "block class.first 15\n"
+	    "block x 21\n"
+	    "block last.example 22\n",
+	    { "list:12: unsupported RPZ record \"here\" for garbage",
+	      "list:16: unsupported RPZ action CNAME \"\\\"bad\\\"\"",
+	      "list:18: unsupported RPZ action CNAME \"rpz-drop\"",
+	      "list:19: \"extra CNAME . more\" is not a record (",
+	      NULL } },
+	{ "rpz empty", FORMAT_RPZ, NULL, KIND_BLOCK, S(""), 0, "",
+	    { NULL } },
+	{ "rpz blank and comments only", FORMAT_RPZ, NULL, KIND_BLOCK,
+	    S("\n; c\n   \n\t; c\n"), 0, "", { NULL } },
+	{ "rpz unclosed", FORMAT_RPZ, NULL, KIND_BLOCK,
+	    S("a.example CNAME .\nb.example CNAME ( .\nc.example CNAME .\n"),
+	    0, "block a.example 1\n",
+	    { "list:2: record opens a '(' it does not close", NULL } },
+	{ "rpz NUL and owners", FORMAT_RPZ, NULL, KIND_BLOCK,
+	    S("  CNAME .\n"
+	    "a\0b.example CNAME .\n"
+	    "long.example 1d2h IN CNAME *.\n"
+	    "$INCLUDE x\n"
+	    "no.target CNAME\n"
+	    "@ CNAME .\n"
+	    "\tCNAME .\n"), 0,
+	    "block long.example 3\n",
+	    { "list:2: line has a NUL byte",
+	      "list:1: record without an owner",
+	      "list:4: unsupported directive \"$INCLUDE\"",
+	      "list:5: CNAME without a target",
+	      "list:6: \"@\" is the zone apex",
+	      "list:7: \"@\" is the zone apex",
+	      NULL } },
 	{ "cidr", FORMAT_CIDR, NULL, KIND_BLOCK,
 	    S("192.0.2.0/24\n"), -1, "",
 	    { "list: format cidr is not supported by this build yet",
@@ -487,7 +549,8 @@ test_long_lines(void)
 	memset(text + 10, 'x', n);
 	memcpy(text + 10 + n, "\nb.example\n", 11);
 	src.file = write_file("list", text, n + 21);
-	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == 0, "long: rc");
+	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == 0,
+	    "long: rc");
 	CHECK_STR(g.text, "block a.example 1\nblock b.example 3\n", "long");
 	check_diags("long", d, want);
 	CHECK(strlen(diag_get(d, 0)) < 200, "long: message is short");
@@ -553,7 +616,8 @@ test_stop_and_missing(void)
 
 	src.file = write_file("list", S("0.0.0.0 a.example b.example\n"
 	    "0.0.0.0 c.example\n"));
-	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == -1, "stop: rc");
+	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == -1,
+	    "stop: rc");
 	CHECK_STR(g.text, "block a.example 1\n", "stop");
 	check_diags("stop", d, nothing);
 
@@ -569,7 +633,8 @@ test_stop_and_missing(void)
 	snprintf(path, sizeof(path), "%s/missing.list", dir);
 	src.file = path;
 	src.format = FORMAT_HOSTS;
-	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == -1, "missing: rc");
+	CHECK(source_parse_all(&src, d, on_name, NULL, &g) == -1,
+	    "missing: rc");
 	check_diags("missing", d, missing);
 	diag_clear(d);
 	src.format = FORMAT_CIDR;
@@ -646,9 +711,11 @@ test_manifest_good(void)
 	CHECK_STR(list_format_name(m->sources[3].format), "rpz", "rpz");
 	CHECK_STR(m->sources[3].category, "", "empty category");
 
-	CHECK(source_parse_all(&m->sources[0], d, on_name, NULL, &g) == 0, "parse");
+	CHECK(source_parse_all(&m->sources[0], d, on_name, NULL, &g) == 0,
+	    "parse");
 	CHECK_STR(g.text, "block binance.com 1\n", "parse names");
-	CHECK(source_parse_all(&m->sources[2], d, on_name, NULL, &g) == -1, "url rc");
+	CHECK(source_parse_all(&m->sources[2], d, on_name, NULL, &g) == -1,
+	    "url rc");
 	check_diags("url source", d, url);
 out:
 	manifest_free(m);
