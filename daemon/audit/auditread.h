@@ -1,9 +1,11 @@
 /*
  * auditread: reads audit logs back for `cordon audit` and the audit
  * writer's tree.  A line reader (large buffered reads, no allocation per
- * line; gzip'd files through auditgz.h) and a small, strict JSON reader
- * that turns one audit line into a record.  It checks no chain and prints nothing: audit.h hashes,
- * cmd_audit.c decides what a broken line means.
+ * line; gzip'd files through auditgz.h), in auditread.c, and a small,
+ * strict JSON reader that turns one audit line into a record, in
+ * auditread_parse.c and auditread_time.c.  It checks no chain and prints
+ * nothing: audit.h hashes, cmd_audit_verify.c decides what a broken line
+ * means.
  */
 #ifndef CORDON_AUDITREAD_H
 #define CORDON_AUDITREAD_H

@@ -38,6 +38,18 @@ clock_wall_ms(void)
 	return read_us(CLOCK_REALTIME) / 1000;
 }
 
+void
+clock_deadline_ms(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static uint64_t
 sys_mono_us(void *ctx)
 {

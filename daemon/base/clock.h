@@ -12,11 +12,16 @@
 #define CORDON_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 uint64_t clock_mono_us(void);
 uint64_t clock_mono_ms(void);
 uint64_t clock_coarse_ms(void);
 uint64_t clock_wall_ms(void);
+
+/* *ts = ms from now on CLOCK_MONOTONIC, the deadline of a
+ * pthread_cond_timedwait() on a condition set to that clock. */
+void clock_deadline_ms(struct timespec *ts, long ms);
 
 /* A source of time; ctx is the source's own (NULL for the system's). */
 struct clock {

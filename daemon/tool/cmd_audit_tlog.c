@@ -24,7 +24,7 @@
 #include "audit/auditgz.h"
 #include "audit/auditread.h"
 #include "tool/cmd.h"
-#include "tool/cmd_audit_tlog.h"
+#include "tool/cmd_audit_impl.h"
 #include "base/json.h"
 #include "audit/merkle.h"
 #include "audit/note.h"
@@ -38,54 +38,48 @@ struct leaves {
 	uint64_t n, cap;
 };
 
+struct leaf_reader {
+	struct merkle_hasher *hs;
+	struct leaves *lv;
+};
+
+static int
+on_leaf_line(void *arg, const char *file, const struct auditread_line *ln)
+{
+	struct leaf_reader *lr = arg;
+	struct leaves *lv = lr->lv;
+
+	(void)file;
+	if (lv->n == lv->cap) {
+		uint64_t cap = lv->cap ? lv->cap * 2 : 4096;
+		void *h = realloc(lv->hash, cap * sizeof(*lv->hash));
+		void *s = h ? realloc(lv->seq, cap * sizeof(*lv->seq)) : NULL;
+
+		if (h != NULL)
+			lv->hash = h;
+		if (s == NULL)
+			cmd_oom("reading the log");
+		lv->seq = s;
+		lv->cap = cap;
+	}
+	merkle_hasher_leaf(lr->hs, ln->text, ln->len, lv->hash[lv->n]);
+	lv->seq[lv->n] = ln->is_long ? 0 : audit_line_seq(ln->text, ln->len);
+	lv->n++;
+	return 0;
+}
+
 static int
 read_leaves(char **files, int nfiles, struct leaves *lv)
 {
-	struct merkle_hasher *hs = merkle_hasher_new();
-	struct auditread_line ln;
-	struct auditread *r;
-	const char *why;
-	int i, rc;
+	struct leaf_reader lr = { merkle_hasher_new(), lv };
+	int rc;
 
 	memset(lv, 0, sizeof(*lv));
-	if (hs == NULL)
+	if (lr.hs == NULL)
 		cmd_oom("reading the log");
-	for (i = 0; i < nfiles; i++) {
-		if ((r = auditread_open_any(files[i], &why)) == NULL) {
-			fprintf(stderr, "cordon: %s: %s\n", files[i], why);
-			merkle_hasher_free(hs);
-			return -1;
-		}
-		while ((rc = auditread_next(r, &ln, &why)) == 1) {
-			if (lv->n == lv->cap) {
-				uint64_t cap = lv->cap ? lv->cap * 2 : 4096;
-				void *h = realloc(lv->hash, cap *
-				    sizeof(*lv->hash));
-				void *s = h ? realloc(lv->seq, cap *
-				    sizeof(*lv->seq)) : NULL;
-
-				if (h != NULL)
-					lv->hash = h;
-				if (s == NULL)
-					cmd_oom("reading the log");
-				lv->seq = s;
-				lv->cap = cap;
-			}
-			merkle_hasher_leaf(hs, ln.text, ln.len,
-			    lv->hash[lv->n]);
-			lv->seq[lv->n] = ln.is_long ? 0 :
-			    audit_line_seq(ln.text, ln.len);
-			lv->n++;
-		}
-		auditread_close(r);
-		if (rc == -1) {
-			fprintf(stderr, "cordon: %s: %s\n", files[i], why);
-			merkle_hasher_free(hs);
-			return -1;
-		}
-	}
-	merkle_hasher_free(hs);
-	return 0;
+	rc = cmd_audit_walk(files, nfiles, on_leaf_line, &lr);
+	merkle_hasher_free(lr.hs);
+	return rc == WALK_DONE ? 0 : -1;
 }
 
 static void
@@ -139,7 +133,7 @@ default_origin(char *buf, size_t size)
 /* ---- keygen ---- */
 
 int
-audit_keygen(int argc, char **argv)
+cmd_audit_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "origin", required_argument, NULL, 'n' },
@@ -192,7 +186,7 @@ audit_keygen(int argc, char **argv)
 /* ---- checkpoint ---- */
 
 int
-audit_checkpoint(int argc, char **argv)
+cmd_audit_checkpoint(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
@@ -392,8 +386,8 @@ read_checkpoints(const char *path, const struct note_verifier *v,
 }
 
 int
-tlog_verify(char **files, int nfiles, const char *key, char **cpfiles,
-    int ncpfiles, bool partial)
+cmd_audit_tlog_verify(char **files, int nfiles, const char *key,
+    char **cpfiles, int ncpfiles, bool partial)
 {
 	struct note_verifier *v = load_verifier(key);
 	struct checkpoint *cps = NULL;
@@ -490,7 +484,7 @@ latest_size(const char *path, uint64_t n)
 }
 
 int
-audit_prove(int argc, char **argv)
+cmd_audit_prove(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "seq", required_argument, NULL, 's' },
