@@ -6,6 +6,7 @@
  * line's length.  Timestamps: auditread_time.c.
  */
 #include "audit/auditread.h"
+#include "base/json.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -107,82 +108,34 @@ skip_ws(struct cur *c)
 		c->p++;
 }
 
-static int
-hex4(const char *p, unsigned *v)
-{
-	unsigned i, d;
-
-	*v = 0;
-	for (i = 0; i < 4; i++) {
-		if (p[i] >= '0' && p[i] <= '9')
-			d = (unsigned)(p[i] - '0');
-		else if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f')
-			d = (unsigned)((p[i] | 0x20) - 'a' + 10);
-		else
-			return -1;
-		*v = *v << 4 | d;
-	}
-	return 0;
-}
-
-static void
-put_utf8(struct cur *c, unsigned cp)
-{
-	if (cp < 0x80) {
-		*c->out++ = (char)cp;
-	} else if (cp < 0x800) {
-		*c->out++ = (char)(0xc0 | cp >> 6);
-		*c->out++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*c->out++ = (char)(0xe0 | cp >> 12);
-		*c->out++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*c->out++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*c->out++ = (char)(0xf0 | cp >> 18);
-		*c->out++ = (char)(0x80 | (cp >> 12 & 0x3f));
-		*c->out++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*c->out++ = (char)(0x80 | (cp & 0x3f));
-	}
-}
-
-/* \uXXXX, with a surrogate pair as one code point (RFC 8259 sec. 7). */
-static int
-unicode_escape(struct cur *c)
-{
-	unsigned cp, lo;
-
-	if (c->end - c->p < 6 || hex4(c->p + 2, &cp) == -1)
-		return fail(c, "bad \\u escape");
-	c->p += 6;
-	if (cp >= 0xdc00 && cp <= 0xdfff)
-		return fail(c, "lone surrogate in \\u escape");
-	if (cp >= 0xd800 && cp <= 0xdbff) {
-		if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u' ||
-		    hex4(c->p + 2, &lo) == -1 || lo < 0xdc00 || lo > 0xdfff)
-			return fail(c, "lone surrogate in \\u escape");
-		c->p += 6;
-		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-	}
-	if (cp == 0)
-		return fail(c, "NUL in a string");
-	put_utf8(c, cp);
-	return 0;
-}
-
+/* A backslash escape, decoded by base/json's one decoder (RFC 8259
+ * sec. 7, a surrogate pair as one code point), reported in our words. */
 static int
 escape(struct cur *c)
 {
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *e;
+	enum json_unescape_error err;
+	unsigned cp;
+	size_t took, n;
+	char u[4];
 
-	if (c->end - c->p < 2)
-		return fail(c, "unterminated string");
-	if (c->p[1] == 'u')
-		return unicode_escape(c);
-	if (c->p[1] == '\0' || (e = strchr(from, c->p[1])) == NULL)
-		return fail(c, "bad escape in a string");
-	*c->out++ = to[e - from];
-	c->p += 2;
+	if ((took = json_unescape(c->p, c->end, u, &n, &cp, &err)) == 0) {
+		switch (err) {
+		case JSON_UNESC_END:
+			return fail(c, "unterminated string");
+		case JSON_UNESC_BAD:
+			return fail(c, "bad escape in a string");
+		case JSON_UNESC_SHORT:
+		case JSON_UNESC_HEX:
+			return fail(c, "bad \\u escape");
+		default:
+			return fail(c, "lone surrogate in \\u escape");
+		}
+	}
+	if (cp == 0)
+		return fail(c, "NUL in a string");
+	memcpy(c->out, u, n);
+	c->out += n;
+	c->p += took;
 	return 0;
 }
 

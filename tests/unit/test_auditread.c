@@ -193,6 +193,41 @@ test_bad_lines(void)
 	}
 }
 
+/* The escape errors, in the words verify prints for them. */
+static void
+test_escape_reasons(void)
+{
+	static const struct {
+		const char *q, *why;
+	} cases[] = {
+		{ "\\x", "bad escape in a string" },
+		{ "\\u12", "bad \\u escape" },
+		{ "\\u12g4", "bad \\u escape" },
+		{ "\\ud800", "lone surrogate in \\u escape" },
+		{ "\\ud800\\u00e9", "lone surrogate in \\u escape" },
+		{ "\\ud800\\udc0", "lone surrogate in \\u escape" },
+		{ "\\udc00", "lone surrogate in \\u escape" },
+		{ "\\u0000", "NUL in a string" },
+	};
+	char line[256];
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(line, sizeof(line), "{\"seq\":1,\"ts\":"
+		    "\"2026-11-23T05:19:33Z\",\"q\":\"%s\"," PREV, cases[i].q);
+		why = NULL;
+		CHECK(auditread_parse(line, strlen(line), &rec, &why) == -1,
+		    "escape %zu accepted", i);
+		CHECK_STR(why, cases[i].why, "escape reason %zu", i);
+	}
+	why = NULL;
+	snprintf(line, sizeof(line), "{\"seq\":1,\"q\":\"\\");
+	CHECK(auditread_parse(line, strlen(line), &rec, &why) == -1,
+	    "backslash at the end accepted");
+	CHECK_STR(why, "unterminated string", "backslash at the end");
+}
+
 /*
  * Every proper prefix of a good line is rejected, and no flip of any
  * byte to any value reads outside the line: each case parses a copy
@@ -472,6 +507,7 @@ main(void)
 	test_event_lines();
 	test_escapes_and_unknown_members();
 	test_bad_lines();
+	test_escape_reasons();
 	test_prefixes_and_flips();
 	test_times();
 	if (mkdtemp(dir) == NULL)
