@@ -26,7 +26,8 @@ static const struct command commands[] = {
 	{ "ctl", cmd_ctl,
 	    "cordon ctl [-s SOCKET | -c CONFIG] reload|stats|flush [NAME]",
 	    "control a running cordond" },
-	{ "explain", cmd_explain, "cordon explain NAME|IP... [-c CONFIG|MANIFEST]",
+	{ "explain", cmd_explain,
+	    "cordon explain [-a] NAME|IP... [-c CONFIG|MANIFEST]",
 	    "show which rule of which list decides for a name or address" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

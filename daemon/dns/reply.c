@@ -4,6 +4,7 @@
  * records, then our OPT (RFC 6891 6.1.1: OPT is the last thing we add,
  * so cutting a message for TC never loses it).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dns/reply.h"
@@ -164,6 +165,22 @@ put_soa(const struct reply_ctx *ctx, const struct block_answer *ba,
 	wire_put32(out + n + 16, ba->ttl);
 	wire_put16(out + 8, 1);
 	return n + 20;
+}
+
+void
+reply_block_text(char *buf, size_t size, const char *list,
+    const char *reference, const char *trigger, const char *rule)
+{
+	int k;
+
+	/* The reference before the rule: a long text is cut at its end. */
+	k = snprintf(buf, size, "blocked by list %s", list);
+	if (reference != NULL && reference[0] != '\0' && k > 0 &&
+	    (size_t)k < size)
+		k += snprintf(buf + k, size - (size_t)k, " under %s",
+		    reference);
+	if (trigger != NULL && k > 0 && (size_t)k < size)
+		snprintf(buf + k, size - (size_t)k, " (%s %s)", trigger, rule);
 }
 
 size_t

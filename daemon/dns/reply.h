@@ -69,6 +69,15 @@ struct block_answer {
 #define EDE_TEXT_MAX 200
 
 /*
+ * The EDE text of a blocked answer, which names the list: "blocked by
+ * list LIST", then " under REFERENCE" when the list has one (the legal
+ * order it implements), then " (TRIGGER RULE)" when what matched was not
+ * the query name itself (trigger NULL).  Cut at size.
+ */
+void reply_block_text(char *buf, size_t size, const char *list,
+    const char *reference, const char *trigger, const char *rule);
+
+/*
  * A made-up answer for a blocked name: NXDOMAIN or NODATA with a SOA
  * owned by the listed name (so resolvers cache the denial, RFC 2308),
  * REFUSED, or a sinkhole address (A and AAAA; other types NODATA).  With

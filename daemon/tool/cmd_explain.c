@@ -1,28 +1,36 @@
 /*
- * cordon explain NAME|IP... [-c CONFIG|MANIFEST]: which rule of which
- * list decides for a name or an address, and what the daemon would do.
+ * cordon explain [-a] NAME|IP... [-c CONFIG|MANIFEST]: which rule of
+ * which list decides for a name or an address, and what the daemon would
+ * do.  With -a, the answers the daemon makes for a blocked name (A and
+ * AAAA): built by its own reply code (dns/reply.h), read back and
+ * printed by ldns, so what is shown is what goes on the wire.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <ldns/ldns.h>
 
 #include "policy/loader.h"
 #include "tool/cmd.h"
 #include "base/config.h"
 #include "base/diag.h"
 #include "base/dname.h"
+#include "dns/reply.h"
+#include "dns/wire.h"
 #include "policy/geoip.h"
 #include "policy/policy.h"
 
-/* Lists without a config are judged as a daemon with the [policy]
- * defaults would judge them (config.c: check_cname and check_answer_ips
- * are on). */
+/* Lists without a config are judged and answered as a daemon with the
+ * [policy] defaults would (config.c: nxdomain, ttl 60s, sinkholes 0.0.0.0
+ * and ::, check_cname and check_answer_ips on). */
 static struct policy *
 load(const char *path, struct diag *d)
 {
-	struct policy_answer pa = { .check_cname = true,
-	    .check_answer_ips = true };
+	struct policy_answer pa = { .action = ACTION_NXDOMAIN, .ttl = 60,
+	    .check_cname = true, .check_answer_ips = true };
 	struct policy *p = NULL;
 
 	if (loader_is_lists(path))
@@ -32,8 +40,101 @@ load(const char *path, struct diag *d)
 	return p;
 }
 
+/* A query for name and type as a client with EDNS would send it, in
+ * wire form (malloc'd, *len set), or NULL. */
+static uint8_t *
+make_query(const char *name, ldns_rr_type type, size_t *len)
+{
+	ldns_pkt *pkt = NULL;
+	uint8_t *wire = NULL;
+
+	if (ldns_pkt_query_new_frm_str(&pkt, name, type, LDNS_RR_CLASS_IN,
+	    LDNS_RD) != LDNS_STATUS_OK)
+		return NULL;
+	ldns_pkt_set_edns_udp_size(pkt, 1232);
+	if (ldns_pkt2wire(&wire, pkt, len) != LDNS_STATUS_OK)
+		wire = NULL;
+	ldns_pkt_free(pkt);
+	return wire;
+}
+
+/* The EDE of an answer ldns read: code and text, or nothing. */
 static void
-explain(const struct policy *p, const char *text, const uint8_t *wire)
+print_ede(ldns_pkt *pkt)
+{
+	ldns_edns_option_list *opts = ldns_pkt_edns_get_option_list(pkt);
+	ldns_edns_option *o;
+	const uint8_t *d;
+	size_t i, n;
+
+	for (i = 0; opts != NULL && i < ldns_edns_option_list_get_count(opts);
+	    i++) {
+		o = ldns_edns_option_list_get_option(opts, i);
+		n = ldns_edns_get_size(o);
+		d = ldns_edns_get_data(o);
+		if (ldns_edns_get_code(o) != LDNS_EDNS_EDE || n < 2)
+			continue;
+		printf(", EDE %u \"%.*s\"", (unsigned)(d[0] << 8 | d[1]),
+		    (int)(n - 2), (const char *)d + 2);
+	}
+}
+
+static void
+print_section(const ldns_rr_list *rrs)
+{
+	char *line;
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		if ((line = ldns_rr2str(ldns_rr_list_rr(rrs, i))) == NULL)
+			cmd_oom("printing a record");
+		printf("\t%s", line);
+		free(line);
+	}
+}
+
+/* The daemon's answer to a query for text and type, blocked by v. */
+static void
+print_answer(const struct policy *p, const char *text, const char *tname,
+    ldns_rr_type type, const struct verdict *v)
+{
+	const struct policy_answer *pa = policy_answer(p);
+	struct block_answer ba = { pa->action, v->rule_off, pa->ttl,
+	    pa->sinkhole_a, pa->sinkhole_aaaa, v->list->ede, NULL };
+	char ede[EDE_TEXT_MAX + 1], *rcode;
+	uint8_t out[512], *query;
+	struct dnsquery q;
+	struct reply_ctx ctx = { .q = &q, .edns_size = 1232 };
+	ldns_pkt *pkt = NULL;
+	size_t qlen, n = 0;
+
+	if ((query = make_query(text, type, &qlen)) == NULL)
+		cmd_oom("making a query");
+	ctx.pkt = query;
+	reply_block_text(ede, sizeof(ede), v->list->name, v->list->reference,
+	    NULL, NULL);
+	ba.ede_text = ede;
+	if (wire_parse_query(query, qlen, &q) == WIRE_OK)
+		n = reply_blocked(&ctx, &ba, out, sizeof(out));
+	free(query);
+	if (n == 0 || ldns_wire2pkt(&pkt, out, n) != LDNS_STATUS_OK) {
+		printf("%s: %s answer: cannot be made\n", text, tname);
+		return;
+	}
+	rcode = ldns_pkt_rcode2str(ldns_pkt_get_rcode(pkt));
+	printf("%s: %s answer: %s", text, tname, rcode != NULL ? rcode :
+	    "?");
+	free(rcode);
+	print_ede(pkt);
+	printf("\n");
+	print_section(ldns_pkt_answer(pkt));
+	print_section(ldns_pkt_authority(pkt));
+	ldns_pkt_free(pkt);
+}
+
+static void
+explain(const struct policy *p, const char *text, const uint8_t *wire,
+    bool has_answers)
 {
 	char rule[DNAME_MAXTEXT];
 	struct verdict v;
@@ -49,6 +150,10 @@ explain(const struct policy *p, const char *text, const uint8_t *wire)
 	    v.list->category[0] ? v.list->category : "-",
 	    list_kind_name(v.list->kind),
 	    v.blocked ? action_name(policy_answer(p)->action) : "forward");
+	if (has_answers && v.blocked) {
+		print_answer(p, text, "A", LDNS_RR_TYPE_A, &v);
+		print_answer(p, text, "AAAA", LDNS_RR_TYPE_AAAA, &v);
+	}
 }
 
 /* The kind, range and list of a range the daemon does not consult. */
@@ -123,6 +228,14 @@ geo:
 	printf("\n");
 }
 
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: cordon explain [-a] NAME|IP... "
+	    "[-c CONFIG|MANIFEST]\n");
+	return 2;
+}
+
 int
 cmd_explain(int argc, char **argv)
 {
@@ -130,22 +243,20 @@ cmd_explain(int argc, char **argv)
 	uint8_t wire[DNAME_MAXWIRE];
 	struct diag *d;
 	struct policy *p;
+	bool has_answers = false;
 	int ch, i, rc = 0;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
-		if (ch != 'c') {
-			fprintf(stderr, "usage: cordon explain NAME... "
-			    "[-c CONFIG|MANIFEST]\n");
-			return 2;
-		}
-		path = optarg;
+	while ((ch = getopt(argc, argv, "ac:")) != -1) {
+		if (ch == 'a')
+			has_answers = true;
+		else if (ch == 'c')
+			path = optarg;
+		else
+			return usage();
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "usage: cordon explain NAME... "
-		    "[-c CONFIG|MANIFEST]\n");
-		return 2;
-	}
+	if (optind >= argc)
+		return usage();
 	d = diag_new();
 	p = load(path, d);
 	diag_print(d, stderr);
@@ -168,7 +279,7 @@ cmd_explain(int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		explain(p, argv[i], wire);
+		explain(p, argv[i], wire, has_answers);
 	}
 	policy_unref(p);
 	return rc;

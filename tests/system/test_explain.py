@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import dns.edns
+import dns.rcode
 import pytest
 
 from helpers import CIDR_FILES, rcode_text
@@ -199,3 +201,57 @@ def test_bad_input(lists):
     assert rc == 2
     rc, _, err = explain("x.com", "-c", str(lists / "missing.ini"))
     assert rc == 1 and "missing.ini" in err
+
+
+def _daemon_answer_lines(resp):
+    """The daemon's answer in explain -a's words: the rcode and EDE, then
+    each answer and authority record split into fields."""
+    head = dns.rcode.to_text(resp.rcode())
+    for opt in resp.options:
+        if opt.otype == dns.edns.EDE:
+            head += f', EDE {int(opt.code)} "{opt.text}"'
+    records = []
+    for section in (resp.answer, resp.authority):
+        for rrset in section:
+            for line in rrset.to_text().splitlines():
+                records.append(line.split())
+    return head, records
+
+
+@pytest.mark.parametrize("action", ["nxdomain", "nodata", "refused",
+                                    "sinkhole"])
+def test_explain_answers_are_the_daemons(start_cordond, tmp_path, action):
+    """explain -a shows the answers the daemon gives for a blocked name,
+    record for record: the same reply code builds them (dns/reply.c), and
+    ldns prints what it reads back from the wire."""
+    d = start_cordond({"policy": {"action": action, "ttl": "300",
+                                  "sinkhole_a": "192.0.2.66",
+                                  "sinkhole_aaaa": "2001:db8::66"}},
+                      tag="cordond-" + action, workdir=tmp_path / action)
+    rc, out, err = explain("-a", "www.binance.com", "debian.org", "-c",
+                           str(d.conf))
+    assert rc == 0, err
+    assert out[0].startswith("www.binance.com: blocked by binance.com")
+    assert out[-1] == "debian.org: allowed (no list names it)"
+    shown = {}
+    rest = out[1:-1]
+    while rest:
+        head = rest.pop(0)
+        name, what = head.split(": ", 1)
+        assert name == "www.binance.com", head
+        qtype, what = what.split(" answer: ", 1)
+        recs = []
+        while rest and rest[0].startswith("\t"):
+            recs.append(rest.pop(0).split())
+        shown[qtype] = (what, recs)
+    assert sorted(shown) == ["A", "AAAA"]
+    for qtype in ("A", "AAAA"):
+        resp = d.udp("www.binance.com", qtype, edns=0)
+        assert shown[qtype] == _daemon_answer_lines(resp), (qtype, out)
+    # the settings really are in the records
+    if action == "sinkhole":
+        assert shown["A"][1] == [["www.binance.com.", "300", "IN", "A",
+                                  "192.0.2.66"]]
+    elif action != "refused":
+        assert shown["A"][1][0][:5] == ["binance.com.", "300", "IN", "SOA",
+                                        "localhost."]

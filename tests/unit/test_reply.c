@@ -1030,6 +1030,28 @@ test_from_cache_optional_first(void)
 	}
 }
 
+/* The EDE text names the list, then the order it implements, then what
+ * matched when it was not the query name; a small buffer cuts it. */
+static void
+test_block_text(void)
+{
+	char buf[128], small[20];
+
+	reply_block_text(buf, sizeof(buf), "exchanges", "", NULL, NULL);
+	CHECK_STR(buf, "blocked by list exchanges", "plain");
+	reply_block_text(buf, sizeof(buf), "exchanges", "Order 17", NULL,
+	    NULL);
+	CHECK_STR(buf, "blocked by list exchanges under Order 17", "ref");
+	reply_block_text(buf, sizeof(buf), "x", NULL, "cname", "a.example");
+	CHECK_STR(buf, "blocked by list x (cname a.example)", "trigger");
+	reply_block_text(buf, sizeof(buf), "x", "R", "answer_ip", "192.0.2.1");
+	CHECK_STR(buf, "blocked by list x under R (answer_ip 192.0.2.1)",
+	    "both");
+	reply_block_text(small, sizeof(small), "exchanges", "Order 17",
+	    "cname", "a.example");
+	CHECK_STR(small, "blocked by list exc", "cut");
+}
+
 int
 main(void)
 {
@@ -1038,6 +1060,7 @@ main(void)
 	test_blocked();
 	test_blocked_long_text();
 	test_blocked_ede_code_and_cut();
+	test_block_text();
 	test_from_cache();
 	test_from_cache_edges();
 	test_from_cache_optional_first();
