@@ -35,6 +35,15 @@ head(struct evbuffer *out, const char *name, const char *type,
 	    name, type);
 }
 
+/* A metric without labels: its head and its one sample. */
+static void
+one(struct evbuffer *out, const char *name, const char *type,
+    const char *help, unsigned long long v)
+{
+	head(out, name, type, help);
+	evbuffer_add_printf(out, "%s %llu\n", name, v);
+}
+
 /* A label value as the exposition format wants it: backslash, quote and
  * line feed escaped; whatever a name holds cannot end the label. */
 static void
@@ -68,29 +77,23 @@ write_queries(struct evbuffer *out, const struct server_stats *st)
 			    "cordon_answers_total{rcode=\"%s\"} %llu\n",
 			    rcode_names[i],
 			    (unsigned long long)st->q.rcodes[i]);
-	head(out, "cordon_dropped_total", "counter",
-	    "Packets dropped unanswered (unreadable).");
-	evbuffer_add_printf(out, "cordon_dropped_total %llu\n",
-	    (unsigned long long)st->q.dropped);
-	head(out, "cordon_refused_acl_total", "counter",
-	    "Queries from clients outside allow.");
-	evbuffer_add_printf(out, "cordon_refused_acl_total %llu\n",
-	    (unsigned long long)st->q.refused_acl);
+	one(out, "cordon_dropped_total", "counter",
+	    "Packets dropped unanswered (unreadable).", st->q.dropped);
+	one(out, "cordon_refused_acl_total", "counter",
+	    "Queries from clients outside allow.", st->q.refused_acl);
 	head(out, "cordon_ratelimited_total", "counter",
 	    "UDP queries over [server] ratelimit: dropped, or slipped (TC).");
 	evbuffer_add_printf(out, "cordon_ratelimited_total{result=\"dropped\"} "
 	    "%llu\ncordon_ratelimited_total{result=\"slipped\"} %llu\n",
 	    (unsigned long long)st->q.ratelimited,
 	    (unsigned long long)st->q.slipped);
-	head(out, "cordon_refused_rd0_total", "counter",
-	    "RD=0 queries refused (no allow_snoop, or not in the cache).");
-	evbuffer_add_printf(out, "cordon_refused_rd0_total %llu\n",
-	    (unsigned long long)st->q.refused_rd0);
-	head(out, "cordon_client_inflight_full_total", "counter",
+	one(out, "cordon_refused_rd0_total", "counter",
+	    "RD=0 queries refused (no allow_snoop, or not in the cache).",
+	    st->q.refused_rd0);
+	one(out, "cordon_client_inflight_full_total", "counter",
 	    "Queries answered SERVFAIL: the client had [server] "
-	    "client_inflight queries waiting on the upstream.");
-	evbuffer_add_printf(out, "cordon_client_inflight_full_total %llu\n",
-	    (unsigned long long)st->q.client_inflight_full);
+	    "client_inflight queries waiting on the upstream.",
+	    st->q.client_inflight_full);
 	head(out, "cordon_blocked_total", "counter",
 	    "Blocked queries by list and trigger.");
 	for (i = 0; i < st->nlists; i++)
@@ -108,16 +111,12 @@ write_queries(struct evbuffer *out, const struct server_stats *st)
 static void
 write_cache(struct evbuffer *out, const struct server_stats *st)
 {
-	head(out, "cordon_cache_hits_total", "counter", "Answers from cache.");
-	evbuffer_add_printf(out, "cordon_cache_hits_total %llu\n",
-	    (unsigned long long)st->q.cache_hits);
-	head(out, "cordon_cache_misses_total", "counter",
-	    "Allowed queries not in cache.");
-	evbuffer_add_printf(out, "cordon_cache_misses_total %llu\n",
-	    (unsigned long long)st->q.cache_misses);
-	head(out, "cordon_cache_entries", "gauge", "Answers cached.");
-	evbuffer_add_printf(out, "cordon_cache_entries %llu\n",
-	    (unsigned long long)st->cache_entries);
+	one(out, "cordon_cache_hits_total", "counter", "Answers from cache.",
+	    st->q.cache_hits);
+	one(out, "cordon_cache_misses_total", "counter",
+	    "Allowed queries not in cache.", st->q.cache_misses);
+	one(out, "cordon_cache_entries", "gauge", "Answers cached.",
+	    st->cache_entries);
 }
 
 /* One family (counter or gauge) with a sample per upstream server. */
@@ -185,23 +184,17 @@ write_upstream(struct evbuffer *out, const struct server_stats *st,
 		evbuffer_add_printf(out, "cordon_upstream_latency_seconds_count"
 		    "{server=\"%s\"} %llu\n", a, (unsigned long long)u->answers);
 	}
-	head(out, "cordon_upstream_timeouts_total", "counter",
-	    "Queries answered SERVFAIL because no upstream answered in time.");
-	evbuffer_add_printf(out, "cordon_upstream_timeouts_total %llu\n",
-	    (unsigned long long)st->fwd.timeouts);
-	head(out, "cordon_upstream_refused_total", "counter",
+	one(out, "cordon_upstream_timeouts_total", "counter",
+	    "Queries answered SERVFAIL because no upstream answered in time.",
+	    st->fwd.timeouts);
+	one(out, "cordon_upstream_refused_total", "counter",
 	    "Queries answered SERVFAIL because the upstreams refused, were "
-	    "unreachable or held down, or failed over TCP.");
-	evbuffer_add_printf(out, "cordon_upstream_refused_total %llu\n",
-	    (unsigned long long)st->fwd.refused);
-	head(out, "cordon_upstream_held_fast_total", "counter",
-	    "Of those, queries failed at once: every server was held down.");
-	evbuffer_add_printf(out, "cordon_upstream_held_fast_total %llu\n",
-	    (unsigned long long)st->fwd.held_fast);
-	head(out, "cordon_upstream_inflight", "gauge",
-	    "Upstream exchanges in flight.");
-	evbuffer_add_printf(out, "cordon_upstream_inflight %llu\n",
-	    (unsigned long long)st->inflight);
+	    "unreachable or held down, or failed over TCP.", st->fwd.refused);
+	one(out, "cordon_upstream_held_fast_total", "counter",
+	    "Of those, queries failed at once: every server was held down.",
+	    st->fwd.held_fast);
+	one(out, "cordon_upstream_inflight", "gauge",
+	    "Upstream exchanges in flight.", st->inflight);
 }
 
 static void
@@ -259,17 +252,12 @@ metrics_write(struct evbuffer *out, const struct server_stats *st,
 	write_queries(out, st);
 	write_cache(out, st);
 	write_upstream(out, st, md->cfg);
-	head(out, "cordon_tcp_clients", "gauge", "Open TCP connections.");
-	evbuffer_add_printf(out, "cordon_tcp_clients %llu\n",
-	    (unsigned long long)st->tcp_clients);
-	head(out, "cordon_log_queue_refused_total", "counter",
-	    "Audit lines the workers could not queue.");
-	evbuffer_add_printf(out, "cordon_log_queue_refused_total %llu\n",
-	    (unsigned long long)st->q.log_dropped);
-	head(out, "cordon_log_suppressed_total", "counter",
+	one(out, "cordon_tcp_clients", "gauge", "Open TCP connections.",
+	    st->tcp_clients);
+	one(out, "cordon_log_queue_refused_total", "counter",
+	    "Audit lines the workers could not queue.", st->q.log_dropped);
+	one(out, "cordon_log_suppressed_total", "counter",
 	    "Audit lines over [log] client_rate, counted in \"suppressed\" "
-	    "events instead.");
-	evbuffer_add_printf(out, "cordon_log_suppressed_total %llu\n",
-	    (unsigned long long)st->q.log_suppressed);
+	    "events instead.", st->q.log_suppressed);
 	write_daemon(out, md);
 }
