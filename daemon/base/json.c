@@ -384,57 +384,50 @@ json_next(struct json *j, char close, const char *err)
 	return json_error(j, err);
 }
 
-/* The array of names: strings are handed out, anything else reported. */
+/*
+ * The items of an array or the members of an object (j->p at the opening
+ * bracket), each read by item, up to close: an empty container, or items
+ * separated by commas.
+ */
 static int
-json_names(struct json *j, int depth)
+json_items(struct json *j, int depth, char close, const char *err,
+    int (*item)(struct json *, int))
 {
-	size_t line;
 	int rc;
 
 	j->p++;
 	json_blank(j);
-	if (j->p < j->end && *j->p == ']') {
+	if (j->p < j->end && *j->p == close) {
 		j->p++;
 		return 0;
 	}
 	do {
-		line = j->line;
-		if (j->p < j->end && *j->p == '"') {
-			if (json_string(j) != 0)
-				return -1;
-			if (!j->handing_out)
-				continue;
-			if (j->on_string(j->arg, j->str, j->slen,
-			    j->sline) == -1) {
-				j->stopped = true;
-				return -1;
-			}
-			continue;
-		}
-		if (j->handing_out && j->p < j->end)
-			j->on_other(j->arg, line, json_type(*j->p));
-		if (json_value(j, depth) != 0)
+		if (item(j, depth) != 0)
 			return -1;
-	} while ((rc = json_next(j, ']', "expected ',' or ']'")) == 1);
+	} while ((rc = json_next(j, close, err)) == 1);
 	return rc;
 }
 
+/* An item of the array of names: a string is handed out, anything else
+ * reported. */
 static int
-json_array(struct json *j, int depth)
+json_name(struct json *j, int depth)
 {
-	int rc;
+	size_t line = j->line;
 
-	j->p++;
-	json_blank(j);
-	if (j->p < j->end && *j->p == ']') {
-		j->p++;
+	if (j->p < j->end && *j->p == '"') {
+		if (json_string(j) != 0)
+			return -1;
+		if (j->handing_out && j->on_string(j->arg, j->str, j->slen,
+		    j->sline) == -1) {
+			j->stopped = true;
+			return -1;
+		}
 		return 0;
 	}
-	do {
-		if (json_value(j, depth) != 0)
-			return -1;
-	} while ((rc = json_next(j, ']', "expected ',' or ']'")) == 1);
-	return rc;
+	if (j->handing_out && j->p < j->end)
+		j->on_other(j->arg, line, json_type(*j->p));
+	return json_value(j, depth);
 }
 
 static int
@@ -457,27 +450,10 @@ json_member(struct json *j, int depth)
 		return json_value(j, depth);
 	j->keyline = j->sline;
 	if (j->p < j->end && *j->p == '[')
-		return json_names(j, depth + 1);
+		return json_items(j, depth + 1, ']', "expected ',' or ']'",
+		    json_name);
 	j->notarray = j->line;
 	return json_value(j, depth);
-}
-
-static int
-json_object(struct json *j, int depth)
-{
-	int rc;
-
-	j->p++;
-	json_blank(j);
-	if (j->p < j->end && *j->p == '}') {
-		j->p++;
-		return 0;
-	}
-	do {
-		if (json_member(j, depth) != 0)
-			return -1;
-	} while ((rc = json_next(j, '}', "expected ',' or '}'")) == 1);
-	return rc;
 }
 
 static int
@@ -491,9 +467,11 @@ json_value(struct json *j, int depth)
 		return json_error(j, "nested deeper than 64 levels");
 	switch (*j->p) {
 	case '{':
-		return json_object(j, depth + 1);
+		return json_items(j, depth + 1, '}', "expected ',' or '}'",
+		    json_member);
 	case '[':
-		return json_array(j, depth + 1);
+		return json_items(j, depth + 1, ']', "expected ',' or ']'",
+		    json_value);
 	case '"':
 		return json_string(j);
 	case '-':
@@ -511,7 +489,7 @@ json_document(struct json *j)
 	json_blank(j);
 	if (j->p == j->end || *j->p != '{')
 		return json_error(j, "expected an object at the top");
-	if (json_object(j, 1) != 0)
+	if (json_items(j, 1, '}', "expected ',' or '}'", json_member) != 0)
 		return -1;
 	json_blank(j);
 	if (j->p != j->end)
