@@ -44,6 +44,20 @@ one(struct evbuffer *out, const char *name, const char *type,
 	evbuffer_add_printf(out, "%s %llu\n", name, v);
 }
 
+/* cordon_log_lines_total of one audit log, if there is one. */
+static void
+log_lines(struct evbuffer *out, const char *log,
+    const struct auditlog_stats *st)
+{
+	if (st == NULL)
+		return;
+	evbuffer_add_printf(out, "cordon_log_lines_total{log=\"%s\","
+	    "result=\"written\"} %llu\ncordon_log_lines_total{log=\"%s\","
+	    "result=\"dropped\"} %llu\n", log,
+	    (unsigned long long)st->written, log,
+	    (unsigned long long)st->dropped);
+}
+
 /* A label value as the exposition format wants it: backslash, quote and
  * line feed escaped; whatever a name holds cannot end the label. */
 static void
@@ -218,18 +232,8 @@ write_daemon(struct evbuffer *out, const struct metrics_daemon *md)
 	    "%.3f\n", md->last_reload);
 	head(out, "cordon_log_lines_total", "counter",
 	    "Audit log lines written and dropped.");
-	if (md->blocked_log != NULL)
-		evbuffer_add_printf(out, "cordon_log_lines_total{log=\"blocked\","
-		    "result=\"written\"} %llu\ncordon_log_lines_total{log="
-		    "\"blocked\",result=\"dropped\"} %llu\n",
-		    (unsigned long long)md->blocked_log->written,
-		    (unsigned long long)md->blocked_log->dropped);
-	if (md->query_log != NULL)
-		evbuffer_add_printf(out, "cordon_log_lines_total{log=\"queries\","
-		    "result=\"written\"} %llu\ncordon_log_lines_total{log="
-		    "\"queries\",result=\"dropped\"} %llu\n",
-		    (unsigned long long)md->query_log->written,
-		    (unsigned long long)md->query_log->dropped);
+	log_lines(out, "blocked", md->blocked_log);
+	log_lines(out, "queries", md->query_log);
 	if (md->blocked_log != NULL && md->cfg->log_syslog) {
 		head(out, "cordon_syslog_messages_total", "counter",
 		    "Copies of audit lines and checkpoints sent to syslog, and "
