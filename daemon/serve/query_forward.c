@@ -155,15 +155,18 @@ query_forward(struct query_env *env, const struct client *c, const uint8_t *pkt,
 	p->client = *c;
 	p->q = *q;
 	memcpy(p->pkt, pkt, DNS_HEADER_LEN + q->question_len);
+	/* Held before it is asked: with every server held down, the
+	 * answer (and its io.done) comes before forward_query() returns. */
 	env->pending++;
+	env->io.hold(env->io.ctx, c);
 	if (forward_query(env->fwd, q->qname, q->qname_len, q->qtype,
 	    q->qclass, q->edns_do, q->cd, on_upstream_answer, p) == -1) {
 		env->pending--;
 		inflight_put(env->inflight, sa);
 		free(p);
+		env->io.done(env->io.ctx, c);
 		goto fail;
 	}
-	env->io.hold(env->io.ctx, c);
 	return 0;
 fail:
 	env->stats.upstream_failures++;
