@@ -258,6 +258,70 @@ unsupported(const struct dnsquery *q)
 	return RCODE_NOERROR;
 }
 
+/*
+ * What is settled before the policy is asked: an unreadable packet, the
+ * rate limit, the ACL, FORMERR/NOTIMP/BADVERS, the types we do not
+ * answer.  Returns true when the query ends here, with *n the length of
+ * its answer in out (0: dropped).
+ */
+static bool
+screen(struct query_env *env, const struct client *c, enum wire_verdict wv,
+    struct dnsquery *q, const struct reply_ctx *ctx, uint8_t *out,
+    size_t cap, size_t *n)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
+	unsigned rcode;
+
+	*n = 0;
+	if (wv == WIRE_DROP) {
+		env->stats.dropped++;
+		return true;
+	}
+	if (!c->is_tcp) {
+		switch (ratelimit_check(env->rl, sa, now_ms(env))) {
+		case RL_PASS:
+			break;
+		case RL_SLIP:
+			env->stats.slipped++;
+			*n = answered(env, reply_truncated(ctx, out, cap), out);
+			return true;
+		case RL_DROP:
+			env->stats.ratelimited++;
+			return true;
+		}
+	}
+	if (!netaddr_in_any(env->cfg->allow, env->cfg->nallow, sa)) {
+		env->stats.refused_acl++;
+		*n = answered(env, reply_error(ctx, RCODE_REFUSED,
+		    EDE_PROHIBITED, NULL, out, cap), out);
+		return true;
+	}
+	switch (wv) {
+	case WIRE_FORMERR:
+		/* The question is not echoed: it is what was wrong, or
+		 * not one question.  A sound OPT still gets one back. */
+		q->has_question = false;
+		*n = answered(env, reply_error(ctx, RCODE_FORMERR,
+		    EDE_NONE, NULL, out, cap), out);
+		return true;
+	case WIRE_NOTIMP:
+		*n = answered(env, reply_error(ctx, RCODE_NOTIMP,
+		    EDE_NONE, NULL, out, cap), out);
+		return true;
+	case WIRE_BADVERS:
+		*n = answered_badvers(env, reply_error(ctx, RCODE_BADVERS,
+		    EDE_NONE, NULL, out, cap));
+		return true;
+	default:
+		break;
+	}
+	if ((rcode = unsupported(q)) == RCODE_NOERROR)
+		return false;
+	*n = answered(env, reply_error(ctx, rcode, rcode == RCODE_REFUSED ?
+	    EDE_NOT_SUPPORTED : EDE_NONE, NULL, out, cap), out);
+	return true;
+}
+
 size_t
 query_handle(struct query_env *env, const struct client *c,
     const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
@@ -266,57 +330,15 @@ query_handle(struct query_env *env, const struct client *c,
 	struct reply_ctx ctx = { pkt, &q, c->is_tcp, env->cfg->edns_size,
 	    env->cfg->trust_ad };
 	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
-	enum wire_verdict wv;
 	struct verdict v;
 	struct block bk;
 	struct cache_hit hit;
-	unsigned rcode;
 	size_t n;
 
 	env->stats.queries[c->is_tcp]++;
-	wv = wire_parse_query(pkt, len, &q);
-	if (wv == WIRE_DROP) {
-		env->stats.dropped++;
-		return 0;
-	}
-	if (!c->is_tcp) {
-		switch (ratelimit_check(env->rl, sa, now_ms(env))) {
-		case RL_PASS:
-			break;
-		case RL_SLIP:
-			env->stats.slipped++;
-			return answered(env, reply_truncated(&ctx, out, cap),
-			    out);
-		case RL_DROP:
-			env->stats.ratelimited++;
-			return 0;
-		}
-	}
-	if (!netaddr_in_any(env->cfg->allow, env->cfg->nallow, sa)) {
-		env->stats.refused_acl++;
-		return answered(env, reply_error(&ctx, RCODE_REFUSED,
-		    EDE_PROHIBITED, NULL, out, cap), out);
-	}
-	switch (wv) {
-	case WIRE_FORMERR:
-		/* The question is not echoed: it is what was wrong, or
-		 * not one question.  A sound OPT still gets one back. */
-		q.has_question = false;
-		return answered(env, reply_error(&ctx, RCODE_FORMERR,
-		    EDE_NONE, NULL, out, cap), out);
-	case WIRE_NOTIMP:
-		return answered(env, reply_error(&ctx, RCODE_NOTIMP,
-		    EDE_NONE, NULL, out, cap), out);
-	case WIRE_BADVERS:
-		return answered_badvers(env, reply_error(&ctx, RCODE_BADVERS,
-		    EDE_NONE, NULL, out, cap));
-	default:
-		break;
-	}
-	if ((rcode = unsupported(&q)) != RCODE_NOERROR)
-		return answered(env, reply_error(&ctx, rcode,
-		    rcode == RCODE_REFUSED ? EDE_NOT_SUPPORTED : EDE_NONE,
-		    NULL, out, cap), out);
+	if (screen(env, c, wire_parse_query(pkt, len, &q), &q, &ctx, out, cap,
+	    &n))
+		return n;
 	if (policy_check_name(env->policy, q.qname, &v)) {
 		bk.list = v.list;
 		bk.trigger = TRIGGER_QNAME;
