@@ -1,7 +1,8 @@
 /*
- * parts: the tables of a policy, seen only by policy.c, which builds
- * them from sources, and snapshot.c, which writes them to a file and
- * makes a policy of a mapped file.  Not a contract for anyone else: the
+ * parts: the tables of a policy, seen only by policy.c (the object),
+ * policy_build.c, which builds them from sources, policy_id.c, which
+ * digests them, and snapshot.c, which writes them to a file and makes a
+ * policy of a mapped file.  Not a contract for anyone else: the
  * include check (tests/layers/check) keeps it private.
  */
 #ifndef CORDON_PARTS_H

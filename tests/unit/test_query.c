@@ -24,6 +24,18 @@
 
 static char dir[] = "/tmp/test_query.XXXXXX";
 
+/*
+ * A TCP connection as serve/server_tcp.c keeps one: a count of queries
+ * waiting on the upstream (io.hold, io.done), and a client that stopped
+ * sending is closed once none waits.
+ */
+struct fake_tcp {
+	unsigned pending;
+	bool eof, closed;
+	bool underflow;		/* a done without its hold */
+	unsigned pending_at_send;	/* the count when an answer went out */
+};
+
 /* An answer sent later, through io.send. */
 struct sent {
 	struct sockaddr_in to;
@@ -55,18 +67,42 @@ io_send(void *ctx, const struct client *c, const uint8_t *msg, size_t len)
 	memcpy(&s->to, &c->addr, sizeof(s->to));
 	memcpy(s->msg, msg, len);
 	s->len = len;
+	if (c->is_tcp)
+		((struct fake_tcp *)c->conn)->pending_at_send =
+		    ((struct fake_tcp *)c->conn)->pending;
 }
 
 static void
 io_hold(void *ctx, const struct client *c)
 {
 	((struct world *)ctx)->holds++;
+	if (c->is_tcp)
+		((struct fake_tcp *)c->conn)->pending++;
 }
 
 static void
 io_done(void *ctx, const struct client *c)
 {
+	struct fake_tcp *t = c->conn;
+
 	((struct world *)ctx)->dones++;
+	if (!c->is_tcp)
+		return;
+	if (t->pending == 0)
+		t->underflow = true;
+	t->pending--;
+	if (t->eof && t->pending == 0)
+		t->closed = true;
+}
+
+/* The client of t stops sending (server_tcp's on_tcp_event). */
+static void
+tcp_eof(struct fake_tcp *t)
+{
+	if (t->pending > 0)
+		t->eof = true;
+	else
+		t->closed = true;
 }
 
 static void
@@ -357,6 +393,45 @@ test_refusing(void)
 	world_free(&w);
 }
 
+/*
+ * Every server held down: forward_query() ends the query before it
+ * returns.  A TCP client still gets its SERVFAIL with the connection
+ * held for it (never a done before its hold, which would wrap the
+ * connection's count), and the connection closes after EOF.
+ */
+static void
+test_held_down_tcp(void)
+{
+	struct world w;
+	struct fake_tcp t = { 0 };
+	struct client c = client(3);
+	uint8_t out[1500], q[512];
+	size_t n;
+
+	world_new(&w);
+	ask(&w, 1, "example.com", 0x7777, out, sizeof(out));
+	fake_net_fail(fake_net_last(w.net), FORWARD_UNREACHABLE);
+	fake_net_fail(fake_net_last(w.net), FORWARD_UNREACHABLE);
+	CHECK(w.nsent == 1, "both servers held down");
+	c.is_tcp = true;
+	c.conn = &t;
+	n = fake_dns_query(q, "other.example", DNS_TYPE_A, 0x7778, true,
+	    true);
+	n = query_handle(w.env, &c, q, n, out, sizeof(out));
+	CHECK(n == 0 && w.nsent == 2 && rcode(w.sent[1].msg) ==
+	    RCODE_SERVFAIL && wire_u16(w.sent[1].msg) == 0x7778,
+	    "SERVFAIL at once, through io.send");
+	CHECK(fake_net_nconns(w.net) == 2, "nothing sent upstream");
+	CHECK(!t.underflow, "io.done before io.hold: the count wrapped");
+	CHECK(t.pending_at_send == 1, "the connection held while answered, "
+	    "count %u", t.pending_at_send);
+	CHECK(t.pending == 0 && w.holds == w.dones, "pending %u, holds %d, "
+	    "dones %d", t.pending, w.holds, w.dones);
+	tcp_eof(&t);
+	CHECK(t.closed, "closed after EOF");
+	world_free(&w);
+}
+
 /* A listed name is answered now, blocked, with EDE 15; nobody asked. */
 static void
 test_blocked(void)
@@ -428,6 +503,7 @@ main(void)
 	test_timeout();
 	test_tc_then_tcp();
 	test_refusing();
+	test_held_down_tcp();
 	test_blocked();
 	test_policy_swap();
 	cleanup();
