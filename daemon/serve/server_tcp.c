@@ -44,21 +44,43 @@ conn_output_full(struct tcpconn *c)
 	    CONN_OUTBUF;
 }
 
-/* Reading resumes once answers drained and few queries are waiting;
- * a client that stopped sending is closed when all is answered. */
+/* Whether a whole frame waits in the input buffer. */
+static bool
+conn_has_frame(struct tcpconn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	uint8_t lenbuf[2];
+
+	return evbuffer_copyout(in, lenbuf, 2) == 2 &&
+	    evbuffer_get_length(in) >= 2 + (size_t)wire_u16(lenbuf);
+}
+
+/* A client that stopped sending is closed once every query it sent has
+ * its answer written (RFC 7766 6.2.4); returns whether c was closed. */
+static bool
+conn_close_if_finished(struct tcpconn *c)
+{
+	if (!c->eof || c->pending > 0 || conn_has_frame(c) ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return false;
+	tcp_conn_close(c);
+	return true;
+}
+
+/* Reading resumes once answers drained and few queries are waiting,
+ * starting with the frames already read: no new bytes may come to wake
+ * the read callback, so the loop runs it. */
 static void
 conn_maybe_resume(struct tcpconn *c)
 {
-	if (c->bev == NULL)
+	if (c->bev == NULL || conn_close_if_finished(c))
 		return;
-	if (c->eof) {
-		if (c->pending == 0 && evbuffer_get_length(
-		    bufferevent_get_output(c->bev)) == 0)
-			tcp_conn_close(c);
+	if (c->pending >= CONN_PENDING || conn_output_full(c))
 		return;
-	}
-	if (c->pending < CONN_PENDING && !conn_output_full(c))
+	if (!c->eof)
 		bufferevent_enable(c->bev, EV_READ);
+	if (conn_has_frame(c))
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
 static void
@@ -88,11 +110,12 @@ on_tcp_read(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
-		if (evbuffer_copyout(in, lenbuf, 2) != 2)
+		if (!conn_has_frame(c)) {
+			(void)conn_close_if_finished(c);
 			return;
+		}
+		(void)evbuffer_copyout(in, lenbuf, 2);
 		len = wire_u16(lenbuf);
-		if (evbuffer_get_length(in) < 2 + len)
-			return;
 		msg = evbuffer_pullup(in, (ssize_t)(2 + len));
 		if (msg == NULL) {
 			tcp_conn_close(c);
@@ -117,11 +140,12 @@ on_tcp_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct tcpconn *c = arg;
 
-	if ((what & BEV_EVENT_EOF) && (c->pending > 0 ||
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)) {
-		/* RFC 7766 6.2.4: answer what was asked before closing. */
+	if (what & BEV_EVENT_EOF) {
+		/* RFC 7766 6.2.4: answer what was asked before closing,
+		 * frames read but not yet handled too. */
 		c->eof = true;
 		bufferevent_disable(bev, EV_READ);
+		on_tcp_read(bev, c);
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->pending > 0) {

@@ -206,3 +206,51 @@ def test_answer_sent_after_client_half_close(cordond):
         sock.close()
     assert data is not None, "no answer after the client's half-close"
     assert dns.message.from_wire(data).id == 99
+
+
+def test_more_pipelined_queries_than_a_connection_forwards_at_once(cordond):
+    """200 queries in one write, all to be forwarded: the connection reads
+    up to its limit of forwarded queries (64), and as answers come back it
+    must go on with the frames already in its input buffer, not wait for
+    bytes the client will never send."""
+    queries = [make_query("m%d.pipe.test" % i, "A", qid=6000 + i)
+               for i in range(200)]
+    sock = tcp_connect(cordond.port)
+    try:
+        sock.sendall(b"".join(tcp_frame(q.to_wire()) for q in queries))
+        answers = {}
+        deadline = time.monotonic() + 8
+        while len(answers) < 200 and time.monotonic() < deadline:
+            data = tcp_recv_msg(sock, max(0.1, deadline - time.monotonic()))
+            assert data is not None, "connection ended after %d answers" % (
+                len(answers))
+            resp = dns.message.from_wire(data)
+            answers[resp.id] = resp
+    finally:
+        sock.close()
+    assert len(answers) == 200, "%d of 200 answered" % len(answers)
+    assert all(rcode_text(r) == "NOERROR" for r in answers.values())
+
+
+def test_pipelined_queries_then_half_close_all_answered(cordond):
+    """The same with the client's write side shut after its last query:
+    frames read before the end of the stream are answered, every one,
+    and only then is the connection closed."""
+    queries = [make_query("h%d.pipe.test" % i, "A", qid=7000 + i)
+               for i in range(150)]
+    sock = tcp_connect(cordond.port)
+    try:
+        sock.sendall(b"".join(tcp_frame(q.to_wire()) for q in queries))
+        sock.shutdown(socket.SHUT_WR)
+        answers = {}
+        deadline = time.monotonic() + 8
+        while len(answers) < 150 and time.monotonic() < deadline:
+            data = tcp_recv_msg(sock, max(0.1, deadline - time.monotonic()))
+            assert data is not None, "connection ended after %d answers" % (
+                len(answers))
+            resp = dns.message.from_wire(data)
+            answers[resp.id] = resp
+        assert len(answers) == 150, "%d of 150 answered" % len(answers)
+        assert closed_within(sock, 3) is not None, "left open after all"
+    finally:
+        sock.close()
