@@ -131,19 +131,19 @@ test_defaults(void)
 	    cfg->cache_size);
 	CHECK(cfg->cache_max_ttl == 86400, "defaults: cache_max_ttl %u",
 	    cfg->cache_max_ttl);
-	CHECK(cfg->action == ACTION_NXDOMAIN, "defaults: action %d",
-	    cfg->action);
-	CHECK_STR(action_name(cfg->action), "nxdomain", "defaults: action");
-	CHECK(memcmp(cfg->sinkhole_a, zero16, 4) == 0, "defaults: sinkhole_a");
-	CHECK(memcmp(cfg->sinkhole_aaaa, zero16, 16) == 0,
+	CHECK(cfg->answer.action == ACTION_NXDOMAIN, "defaults: action %d",
+	    cfg->answer.action);
+	CHECK_STR(action_name(cfg->answer.action), "nxdomain", "defaults: action");
+	CHECK(memcmp(cfg->answer.sinkhole_a, zero16, 4) == 0, "defaults: sinkhole_a");
+	CHECK(memcmp(cfg->answer.sinkhole_aaaa, zero16, 16) == 0,
 	    "defaults: sinkhole_aaaa");
-	CHECK(cfg->block_ttl == 60, "defaults: ttl %u", cfg->block_ttl);
-	CHECK(cfg->check_cname, "defaults: check_cname");
-	CHECK(cfg->check_answer_ips, "defaults: check_answer_ips");
-	CHECK(cfg->nblock_countries == 0, "defaults: block_countries %zu",
-	    cfg->nblock_countries);
-	CHECK(cfg->nblock_asns == 0, "defaults: block_asns %zu",
-	    cfg->nblock_asns);
+	CHECK(cfg->answer.ttl == 60, "defaults: ttl %u", cfg->answer.ttl);
+	CHECK(cfg->answer.check_cname, "defaults: check_cname");
+	CHECK(cfg->answer.check_answer_ips, "defaults: check_answer_ips");
+	CHECK(cfg->answer.ncountries == 0, "defaults: block_countries %zu",
+	    cfg->answer.ncountries);
+	CHECK(cfg->answer.nasns == 0, "defaults: block_asns %zu",
+	    cfg->answer.nasns);
 	CHECK_STR(cfg->country_db, "", "defaults: country_db");
 	CHECK_STR(cfg->asn_db, "", "defaults: asn_db");
 	CHECK_STR(cfg->log_blocked, "", "defaults: log blocked");
@@ -251,18 +251,18 @@ test_all_keys(void)
 	CHECK(cfg->cache_max_ttl == 3600, "cache_max_ttl %u",
 	    cfg->cache_max_ttl);
 	CHECK_STR(cfg->lists, "/etc/cordon/policy.cpol", "lists");
-	CHECK(cfg->action == ACTION_SINKHOLE, "action %d", cfg->action);
-	CHECK(memcmp(cfg->sinkhole_a, a, 4) == 0, "sinkhole_a");
+	CHECK(cfg->answer.action == ACTION_SINKHOLE, "action %d", cfg->answer.action);
+	CHECK(memcmp(cfg->answer.sinkhole_a, a, 4) == 0, "sinkhole_a");
 	inet_pton(AF_INET6, "2001:db8::250", aaaa);
-	CHECK(memcmp(cfg->sinkhole_aaaa, aaaa, 16) == 0, "sinkhole_aaaa");
-	CHECK(cfg->block_ttl == 300, "ttl %u", cfg->block_ttl);
-	CHECK(!cfg->check_cname, "check_cname");
-	CHECK(!cfg->check_answer_ips, "check_answer_ips");
-	CHECK(cfg->nblock_countries == 2 &&
-	    strcmp(cfg->block_countries[0], "KP") == 0 &&
-	    strcmp(cfg->block_countries[1], "IR") == 0, "block_countries");
-	CHECK(cfg->nblock_asns == 2 && cfg->block_asns[0] == 64500 &&
-	    cfg->block_asns[1] == 64501, "block_asns");
+	CHECK(memcmp(cfg->answer.sinkhole_aaaa, aaaa, 16) == 0, "sinkhole_aaaa");
+	CHECK(cfg->answer.ttl == 300, "ttl %u", cfg->answer.ttl);
+	CHECK(!cfg->answer.check_cname, "check_cname");
+	CHECK(!cfg->answer.check_answer_ips, "check_answer_ips");
+	CHECK(cfg->answer.ncountries == 2 &&
+	    strcmp(cfg->answer.countries[0], "KP") == 0 &&
+	    strcmp(cfg->answer.countries[1], "IR") == 0, "block_countries");
+	CHECK(cfg->answer.nasns == 2 && cfg->answer.asns[0] == 64500 &&
+	    cfg->answer.asns[1] == 64501, "block_asns");
 	CHECK_STR(cfg->country_db, "/var/lib/geoip/country.mmdb",
 	    "country_db");
 	CHECK_STR(cfg->asn_db, "/var/lib/geoip/asn.mmdb", "asn_db");
