@@ -97,53 +97,23 @@ unix_now(void)
 	return clock_wall_ms() / 1000.0;
 }
 
-static bool
-same_bytes(const void *a, size_t na, const void *b, size_t nb)
-{
-	return na == nb && (na == 0 || memcmp(a, b, na) == 0);
-}
-
 /*
- * What a reload changed that only a restart applies.  A reload takes the
- * lists, GeoIP databases and [policy] settings; sockets, threads, the
- * cache, upstreams and log files stay as they were started.
+ * What a reload changed that only a restart applies (config.h's
+ * config_restart_changes() says which keys those are): a warning in the
+ * log, and the note buf appends to the reload's reply.
  */
 static void
 restart_notes(const struct config *old, const struct config *cfg,
     char *buf, size_t size)
 {
-	const char *changed = NULL;
+	char changed[256];
 
-	if (!same_bytes(old->listen, old->nlisten * sizeof(*old->listen),
-	    cfg->listen, cfg->nlisten * sizeof(*cfg->listen)) ||
-	    old->threads != cfg->threads)
-		changed = "[server] listen/threads";
-	else if (!same_bytes(old->allow, old->nallow * sizeof(*old->allow),
-	    cfg->allow, cfg->nallow * sizeof(*cfg->allow)) ||
-	    old->tcp_idle_ms != cfg->tcp_idle_ms ||
-	    old->tcp_max_clients != cfg->tcp_max_clients ||
-	    old->edns_size != cfg->edns_size ||
-	    strcmp(old->user, cfg->user) != 0)
-		changed = "[server]";
-	else if (!same_bytes(old->upstreams, old->nupstreams *
-	    sizeof(*old->upstreams), cfg->upstreams, cfg->nupstreams *
-	    sizeof(*cfg->upstreams)) || old->timeout_ms != cfg->timeout_ms ||
-	    old->cache_size != cfg->cache_size ||
-	    old->cache_max_ttl != cfg->cache_max_ttl)
-		changed = "[upstream]";
-	else if (strcmp(old->log_blocked, cfg->log_blocked) != 0 ||
-	    strcmp(old->log_queries, cfg->log_queries) != 0)
-		changed = "[log]";
-	else if (strcmp(old->control_http, cfg->control_http) != 0 ||
-	    strcmp(old->control_socket, cfg->control_socket) != 0)
-		changed = "[control]";
 	buf[0] = '\0';
-	if (changed != NULL) {
-		snprintf(buf, size, "; %s changed: restart to apply it",
-		    changed);
-		log_warn("reload: %s changed in %s: restart to apply it",
-		    changed, cfg->path);
-	}
+	if (config_restart_changes(old, cfg, changed, sizeof(changed)) == 0)
+		return;
+	snprintf(buf, size, "; %s changed: restart to apply it", changed);
+	log_warn("reload: %s changed in %s: restart to apply it", changed,
+	    cfg->path);
 }
 
 /* Runs on the main loop when the loader thread is done. */
@@ -153,7 +123,7 @@ apply_reload(void *arg, struct config *cfg, struct policy *p,
 {
 	struct daemon *d = arg;
 	struct policy *old;
-	char notes[128];
+	char notes[320];
 	size_t i;
 	uint64_t gen;
 

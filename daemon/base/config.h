@@ -22,6 +22,26 @@ enum action {
 	ACTION_SINKHOLE,
 };
 
+/*
+ * How blocked names are answered and which answers are inspected: the
+ * [policy] keys other than lists.  The config holds them as parsed (and
+ * owns the arrays); a policy is built with them (policy/policy.h) and
+ * keeps its own copy, so a reload changes them with the lists.  A new
+ * [policy] key is a field here and a line in config.c's table.
+ */
+struct policy_answer {
+	enum action action;
+	uint32_t ttl;			/* seconds */
+	uint8_t sinkhole_a[4];
+	uint8_t sinkhole_aaaa[16];
+	bool check_cname;
+	bool check_answer_ips;
+	const char (*countries)[3];	/* block_countries: upper-case ISO */
+	size_t ncountries;
+	const uint32_t *asns;		/* block_asns */
+	size_t nasns;
+};
+
 struct config {
 	char *path;			/* the file read */
 
@@ -50,18 +70,9 @@ struct config {
 	uint32_t cache_max_ttl;		/* seconds */
 	bool trust_ad;			/* pass the upstream's AD bit on */
 
-	/* [policy] */
+	/* [policy]: a reload applies these with the lists */
 	char *lists;			/* resolved path */
-	enum action action;
-	uint8_t sinkhole_a[4];
-	uint8_t sinkhole_aaaa[16];
-	uint32_t block_ttl;		/* seconds */
-	bool check_cname;
-	bool check_answer_ips;
-	char (*block_countries)[3];	/* upper-case ISO codes */
-	size_t nblock_countries;
-	uint32_t *block_asns;
-	size_t nblock_asns;
+	struct policy_answer answer;	/* the rest of [policy] */
 
 	/* [geoip] */
 	char *country_db;
@@ -104,6 +115,17 @@ size_t config_line(const struct config *cfg, const char *section,
 struct config *config_load(const char *path, const char *resolv_conf,
     struct diag *d);
 void config_free(struct config *cfg);
+
+/*
+ * What a reload would leave as it was: the keys that old and cfg set
+ * differently and that only a restart applies (a reload applies the
+ * lists, [policy] and [geoip]; sockets, threads, the cache, upstreams,
+ * log files and the control listeners stay as they were started).
+ * Writes them to buf as "[server] listen, [upstream] timeout" ("..."
+ * ends what does not fit; "" when none) and returns how many there are.
+ */
+size_t config_restart_changes(const struct config *old,
+    const struct config *cfg, char *buf, size_t size);
 
 /* "nxdomain", "nodata", "refused", "sinkhole". */
 const char *action_name(enum action a);

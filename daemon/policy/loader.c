@@ -32,27 +32,11 @@ loader_is_lists(const char *path)
 	return found;
 }
 
-static void
-policy_answer_of(const struct config *cfg, struct policy_answer *pa)
-{
-	memset(pa, 0, sizeof(*pa));
-	pa->action = cfg->action;
-	pa->ttl = cfg->block_ttl;
-	memcpy(pa->sinkhole_a, cfg->sinkhole_a, 4);
-	memcpy(pa->sinkhole_aaaa, cfg->sinkhole_aaaa, 16);
-	pa->check_cname = cfg->check_cname;
-	pa->check_answer_ips = cfg->check_answer_ips;
-	pa->countries = (const char (*)[3])cfg->block_countries;
-	pa->ncountries = cfg->nblock_countries;
-	pa->asns = cfg->block_asns;
-	pa->nasns = cfg->nblock_asns;
-}
-
 static int
 attach_geoip(const struct config *cfg, struct policy *p, struct diag *d)
 {
-	bool wants_country = cfg->nblock_countries > 0;
-	bool wants_asn = cfg->nblock_asns > 0;
+	bool wants_country = cfg->answer.ncountries > 0;
+	bool wants_asn = cfg->answer.nasns > 0;
 	struct geoip *g;
 	char err[512];
 
@@ -98,15 +82,13 @@ int
 loader_load(const char *config_path, struct diag *d, struct config **cfgp,
     struct policy **policyp)
 {
-	struct policy_answer pa;
 	struct config *cfg;
 	struct policy *p;
 
 	cfg = config_load(config_path, "/etc/resolv.conf", d);
 	if (cfg == NULL)
 		return -1;
-	policy_answer_of(cfg, &pa);
-	p = policy_load(cfg->lists, &pa, d);
+	p = policy_load(cfg->lists, &cfg->answer, d);
 	if (p == NULL || attach_geoip(cfg, p, d) == -1) {
 		policy_unref(p);
 		config_free(cfg);

@@ -42,22 +42,11 @@ struct verdict {
 };
 
 /*
- * How blocked names are answered and which answers are inspected: taken
- * from the config at load, so a reload changes them with the lists.
- * The arrays are copied into the policy.
+ * struct policy_answer (base/config.h): how blocked names are answered
+ * and which answers are inspected, [policy] in cordon.conf.  Taken from
+ * the config at load, so a reload changes them with the lists; the
+ * arrays are copied into the policy.
  */
-struct policy_answer {
-	enum action action;
-	uint32_t ttl;
-	uint8_t sinkhole_a[4];
-	uint8_t sinkhole_aaaa[16];
-	bool check_cname;
-	bool check_answer_ips;
-	const char (*countries)[3];	/* block_countries */
-	size_t ncountries;
-	const uint32_t *asns;		/* block_asns */
-	size_t nasns;
-};
 
 /* What building from a manifest found in one source (report.json). */
 struct source_stats {

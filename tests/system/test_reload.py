@@ -20,13 +20,14 @@ import threading
 import time
 from pathlib import Path
 
+import dns.flags
 import dns.message
 import pytest
 
 from conftest import CORDON, free_port, require_program
 from helpers import (EXCHANGES, MANIFEST, assert_blocked_nxdomain,
                      assert_forwarded_a, make_query, rcode_text, read_lines,
-                     udp_query, udp_raw, verify_chain, wait_blocks)
+                     soa_of, udp_query, udp_raw, verify_chain, wait_blocks)
 from test_control import (control_overrides, ctl, metrics, metrics_until,
                           series, short_dir)  # noqa: F401 (fixture)
 
@@ -497,3 +498,60 @@ def test_failed_reload_keeps_old_policy(start_cordond):
     assert rcode_text(d.udp("only-new.example", "A")) == "NOERROR"
     assert policy_events(d.audit) == before
     assert "ico.domains" in Path(d.errfile).read_text()
+
+
+def rewrite_conf(d, old, new):
+    """Replaces one line of d's cordon.conf (write, then rename)."""
+    text = d.conf.read_text()
+    assert old in text, text
+    write_atomically(d.conf, text.replace(old, new, 1))
+
+
+@pytest.fixture
+def ctl_cordond(start_cordond, short_dir):
+    """cordond with a control socket (.sock)."""
+    d = start_cordond(control_overrides(short_dir, free_port()))
+    d.sock = short_dir / "ctl.sock"
+    return d
+
+
+def test_reload_names_the_keys_only_a_restart_applies(ctl_cordond):
+    """[server] ratelimit and [upstream] timeout are read at start: a
+    reload that finds them changed keeps them and says a restart is
+    needed, in its reply and in the log."""
+    d = ctl_cordond
+    rewrite_conf(d, "[server]\n", "[server]\nratelimit = 1\n")
+    rewrite_conf(d, "timeout = 1s\n", "timeout = 1500ms\n")
+    seen = len(d.errfile.read_bytes())
+    r = ctl(d.sock, "reload")
+    assert r.returncode == 0, r.stderr
+    note = ("[server] ratelimit, [upstream] timeout changed: restart to "
+            "apply it")
+    assert r.stdout.startswith("ok ") and ("; " + note) in r.stdout, (
+        r.stdout)
+    said = d.errfile.read_bytes()[seen:].decode(errors="replace")
+    assert ("reload: [server] ratelimit, [upstream] timeout changed in %s: "
+            "restart to apply it" % d.conf) in said, said
+    # ratelimit = 1 is not in force: a burst is answered in full
+    for i in range(10):
+        resp = d.udp("r%d.binance.com" % i, "A")
+        assert rcode_text(resp) == "NXDOMAIN", resp
+        assert not resp.flags & dns.flags.TC, resp
+
+
+def test_reload_applies_policy_ttl_without_a_restart_note(ctl_cordond):
+    """[policy] ttl comes with the policy: after the reload blocked
+    answers carry the new TTL, and nothing asks for a restart."""
+    d = ctl_cordond
+    assert soa_of(d.udp("t1.binance.com", "A")).ttl == 60
+    rewrite_conf(d, "[policy]\n", "[policy]\nttl = 123\n")
+    seen = len(d.errfile.read_bytes())
+    r = ctl(d.sock, "reload")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ok ") and "restart" not in r.stdout, (
+        r.stdout)
+    resp = d.udp("t2.binance.com", "A")
+    assert_blocked_nxdomain(resp, "binance.com")
+    assert soa_of(resp).ttl == 123, resp
+    said = d.errfile.read_bytes()[seen:].decode(errors="replace")
+    assert "restart" not in said, said

@@ -1,7 +1,9 @@
 /*
  * test_config: cordon.conf files written to a mkdtemp() directory:
- * defaults, every key, durations, "FILE:LINE: reason" errors (several
- * per file, all reported), relative paths, and resolv.conf fallback.
+ * defaults, every key, "FILE:LINE: reason" errors (several per file, all
+ * reported), relative paths, resolv.conf fallback and the answer
+ * settings a policy is built with.  Values by their type (and what a
+ * reload leaves to a restart): test_config_values.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "base/config.h"
 #include "base/diag.h"
 #include "base/netaddr.h"
+#include "policy/loader.h"
+#include "policy/policy.h"
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -131,19 +136,19 @@ test_defaults(void)
 	    cfg->cache_size);
 	CHECK(cfg->cache_max_ttl == 86400, "defaults: cache_max_ttl %u",
 	    cfg->cache_max_ttl);
-	CHECK(cfg->action == ACTION_NXDOMAIN, "defaults: action %d",
-	    cfg->action);
-	CHECK_STR(action_name(cfg->action), "nxdomain", "defaults: action");
-	CHECK(memcmp(cfg->sinkhole_a, zero16, 4) == 0, "defaults: sinkhole_a");
-	CHECK(memcmp(cfg->sinkhole_aaaa, zero16, 16) == 0,
+	CHECK(cfg->answer.action == ACTION_NXDOMAIN, "defaults: action %d",
+	    cfg->answer.action);
+	CHECK_STR(action_name(cfg->answer.action), "nxdomain", "defaults: action");
+	CHECK(memcmp(cfg->answer.sinkhole_a, zero16, 4) == 0, "defaults: sinkhole_a");
+	CHECK(memcmp(cfg->answer.sinkhole_aaaa, zero16, 16) == 0,
 	    "defaults: sinkhole_aaaa");
-	CHECK(cfg->block_ttl == 60, "defaults: ttl %u", cfg->block_ttl);
-	CHECK(cfg->check_cname, "defaults: check_cname");
-	CHECK(cfg->check_answer_ips, "defaults: check_answer_ips");
-	CHECK(cfg->nblock_countries == 0, "defaults: block_countries %zu",
-	    cfg->nblock_countries);
-	CHECK(cfg->nblock_asns == 0, "defaults: block_asns %zu",
-	    cfg->nblock_asns);
+	CHECK(cfg->answer.ttl == 60, "defaults: ttl %u", cfg->answer.ttl);
+	CHECK(cfg->answer.check_cname, "defaults: check_cname");
+	CHECK(cfg->answer.check_answer_ips, "defaults: check_answer_ips");
+	CHECK(cfg->answer.ncountries == 0, "defaults: block_countries %zu",
+	    cfg->answer.ncountries);
+	CHECK(cfg->answer.nasns == 0, "defaults: block_asns %zu",
+	    cfg->answer.nasns);
 	CHECK_STR(cfg->country_db, "", "defaults: country_db");
 	CHECK_STR(cfg->asn_db, "", "defaults: asn_db");
 	CHECK_STR(cfg->log_blocked, "", "defaults: log blocked");
@@ -251,18 +256,18 @@ test_all_keys(void)
 	CHECK(cfg->cache_max_ttl == 3600, "cache_max_ttl %u",
 	    cfg->cache_max_ttl);
 	CHECK_STR(cfg->lists, "/etc/cordon/policy.cpol", "lists");
-	CHECK(cfg->action == ACTION_SINKHOLE, "action %d", cfg->action);
-	CHECK(memcmp(cfg->sinkhole_a, a, 4) == 0, "sinkhole_a");
+	CHECK(cfg->answer.action == ACTION_SINKHOLE, "action %d", cfg->answer.action);
+	CHECK(memcmp(cfg->answer.sinkhole_a, a, 4) == 0, "sinkhole_a");
 	inet_pton(AF_INET6, "2001:db8::250", aaaa);
-	CHECK(memcmp(cfg->sinkhole_aaaa, aaaa, 16) == 0, "sinkhole_aaaa");
-	CHECK(cfg->block_ttl == 300, "ttl %u", cfg->block_ttl);
-	CHECK(!cfg->check_cname, "check_cname");
-	CHECK(!cfg->check_answer_ips, "check_answer_ips");
-	CHECK(cfg->nblock_countries == 2 &&
-	    strcmp(cfg->block_countries[0], "KP") == 0 &&
-	    strcmp(cfg->block_countries[1], "IR") == 0, "block_countries");
-	CHECK(cfg->nblock_asns == 2 && cfg->block_asns[0] == 64500 &&
-	    cfg->block_asns[1] == 64501, "block_asns");
+	CHECK(memcmp(cfg->answer.sinkhole_aaaa, aaaa, 16) == 0, "sinkhole_aaaa");
+	CHECK(cfg->answer.ttl == 300, "ttl %u", cfg->answer.ttl);
+	CHECK(!cfg->answer.check_cname, "check_cname");
+	CHECK(!cfg->answer.check_answer_ips, "check_answer_ips");
+	CHECK(cfg->answer.ncountries == 2 &&
+	    strcmp(cfg->answer.countries[0], "KP") == 0 &&
+	    strcmp(cfg->answer.countries[1], "IR") == 0, "block_countries");
+	CHECK(cfg->answer.nasns == 2 && cfg->answer.asns[0] == 64500 &&
+	    cfg->answer.asns[1] == 64501, "block_asns");
 	CHECK_STR(cfg->country_db, "/var/lib/geoip/country.mmdb",
 	    "country_db");
 	CHECK_STR(cfg->asn_db, "/var/lib/geoip/asn.mmdb", "asn_db");
@@ -275,179 +280,6 @@ test_all_keys(void)
 	    "control socket");
 	config_free(cfg);
 	diag_free(d);
-}
-
-/* One value per line of a [section] key = value file. */
-struct value_case {
-	const char *section, *key, *value;
-	int ok;				/* 1 accepted, 0 rejected */
-	const char *why;		/* substring of the reason, or NULL */
-};
-
-static const struct value_case value_cases[] = {
-	{ "server", "threads", "1", 1, NULL },
-	{ "server", "threads", "64", 1, NULL },
-	{ "server", "threads", "0", 0, "out of range" },
-	{ "server", "threads", "65", 0, "out of range" },
-	{ "server", "threads", "abc", 0, "not a number" },
-	{ "server", "threads", "-1", 0, NULL },
-	{ "server", "threads", "2x", 0, NULL },
-	{ "server", "threads", "99999999999999999999999", 0, NULL },
-	{ "server", "edns_size", "512", 1, NULL },
-	{ "server", "edns_size", "65535", 1, NULL },
-	{ "server", "edns_size", "511", 0, "out of range" },
-	{ "server", "edns_size", "65536", 0, "out of range" },
-	{ "server", "tcp_idle", "100ms", 1, NULL },
-	{ "server", "tcp_idle", "1h", 1, NULL },
-	{ "server", "tcp_idle", "2x", 0, "duration" },
-	{ "server", "tcp_idle", "99ms", 0, "out of range" },
-	{ "server", "tcp_max_clients", "0", 0, "out of range" },
-	{ "server", "listen", "localhost:53", 0, "not an IP address" },
-	{ "server", "listen", "127.0.0.1:0", 0, "port" },
-	{ "server", "listen", "127.0.0.1:53, [::1]:99999", 0, "port" },
-	{ "server", "listen", "", 0, NULL },
-	{ "server", "allow", "10.0.0.1/8", 0, "host bits" },
-	{ "server", "allow", "10.0.0.0/33", 0, NULL },
-	{ "server", "allow", "nowhere", 0, NULL },
-	{ "upstream", "servers", "127.0.0.1:65536", 0, "port" },
-	{ "upstream", "servers", "dns.example", 0, NULL },
-	{ "upstream", "timeout", "10ms", 1, NULL },
-	{ "upstream", "timeout", "60s", 1, NULL },
-	{ "upstream", "timeout", "9ms", 0, "out of range" },
-	{ "upstream", "timeout", "61s", 0, "out of range" },
-	{ "upstream", "timeout", "2x", 0, "duration" },
-	{ "upstream", "timeout", "", 0, NULL },
-	{ "upstream", "cache_size", "-5", 0, NULL },
-	{ "upstream", "cache_size", "lots", 0, "not a number" },
-	{ "upstream", "cache_max_ttl", "0", 1, NULL },
-	{ "upstream", "cache_max_ttl", "25h", 0, NULL },
-	{ "policy", "action", "nodata", 1, NULL },
-	{ "policy", "action", "refused", 1, NULL },
-	{ "policy", "action", "block", 0, "not an action" },
-	{ "policy", "sinkhole_a", "::1", 0, "IPv4" },
-	{ "policy", "sinkhole_a", "1.2.3", 0, "IPv4" },
-	{ "policy", "sinkhole_aaaa", "1.2.3.4", 0, "IPv6" },
-	{ "policy", "ttl", "0", 1, NULL },
-	{ "policy", "ttl", "1h", 1, NULL },
-	{ "policy", "ttl", "60x", 0, "duration" },
-	{ "policy", "check_cname", "yes", 1, NULL },
-	{ "policy", "check_cname", "true", 1, NULL },
-	{ "policy", "check_cname", "maybe", 0, "boolean" },
-	{ "policy", "check_answer_ips", "2", 0, "boolean" },
-};
-
-static void
-test_values(void)
-{
-	size_t i;
-
-	for (i = 0; i < N(value_cases); i++) {
-		const struct value_case *c = &value_cases[i];
-		char text[512], prefix[256];
-		struct diag *d;
-		struct config *cfg;
-
-		/* the line under test is line 4 */
-		snprintf(text, sizeof(text),
-		    "[policy]\nlists = x.ini\n[%s]\n%s = %s\n", c->section,
-		    c->key, c->value);
-		cfg = load(text, resolv_path, &d);
-		if (c->ok) {
-			CHECK(cfg != NULL && diag_count(d) == 0,
-			    "[%s] %s = %s: rejected", c->section, c->key,
-			    c->value);
-			if (cfg == NULL)
-				dump_diag(d);
-		} else {
-			const char *msg = diag_get(d, 0);
-
-			CHECK(cfg == NULL, "[%s] %s = %s: accepted",
-			    c->section, c->key, c->value);
-			CHECK(diag_count(d) == 1, "[%s] %s = %s: %zu messages",
-			    c->section, c->key, c->value, diag_count(d));
-			snprintf(prefix, sizeof(prefix), "%s:4: ", conf_path);
-			CHECK(starts_with(msg, prefix),
-			    "[%s] %s = %s: message \"%s\", want prefix \"%s\"",
-			    c->section, c->key, c->value, msg ? msg : "(null)",
-			    prefix);
-			CHECK(msg != NULL && strstr(msg, c->key) != NULL &&
-			    strstr(msg, c->value) != NULL,
-			    "[%s] %s = %s: message \"%s\" names neither key nor"
-			    " value", c->section, c->key, c->value,
-			    msg ? msg : "(null)");
-			if (c->why != NULL)
-				CHECK(msg != NULL && strstr(msg, c->why) != NULL,
-				    "[%s] %s = %s: message \"%s\", want \"%s\"",
-				    c->section, c->key, c->value,
-				    msg ? msg : "(null)", c->why);
-		}
-		config_free(cfg);
-		diag_free(d);
-	}
-}
-
-struct duration_case {
-	const char *text;
-	int rc;
-	uint32_t ms;
-};
-
-static const struct duration_case duration_cases[] = {
-	{ "500ms", 0, 500 },
-	{ "2s", 0, 2000 },
-	{ "1m", 0, 60000 },
-	{ "1h", 0, 3600000 },
-	{ "5", 0, 5000 },
-	{ "0", 0, 0 },
-	{ "0ms", 0, 0 },
-	{ "1ms", 0, 1 },
-	{ "90s", 0, 90000 },
-	{ "24h", 0, 86400000 },
-	{ "1440m", 0, 86400000 },
-	{ "86400", 0, 86400000 },
-	{ "86400000ms", 0, 86400000 },
-	/* over a day */
-	{ "25h", -1, 0 },
-	{ "1441m", -1, 0 },
-	{ "86401s", -1, 0 },
-	{ "86401", -1, 0 },
-	{ "86400001ms", -1, 0 },
-	{ "99999999999999999999999999", -1, 0 },
-	{ "4294968s", -1, 0 },		/* would wrap a uint32 of ms */
-	/* not a duration */
-	{ "2x", -1, 0 },
-	{ "", -1, 0 },
-	{ "s", -1, 0 },
-	{ "ms", -1, 0 },
-	{ "-1", -1, 0 },
-	{ "-1s", -1, 0 },
-	{ "+1s", -1, 0 },
-	{ " 2s", -1, 0 },
-	{ "2 s", -1, 0 },
-	{ "2s ", -1, 0 },
-	{ "1.5s", -1, 0 },
-	{ "2sec", -1, 0 },
-	{ "2mss", -1, 0 },
-	{ "1h30m", -1, 0 },
-	{ "0x10", -1, 0 },
-};
-
-static void
-test_durations(void)
-{
-	size_t i;
-
-	for (i = 0; i < N(duration_cases); i++) {
-		const struct duration_case *c = &duration_cases[i];
-		uint32_t ms = 0xdeadbeef;
-		int rc = config_parse_duration(c->text, &ms);
-
-		CHECK(rc == c->rc, "duration \"%s\": rc %d, want %d", c->text,
-		    rc, c->rc);
-		if (rc == 0 && c->rc == 0)
-			CHECK(ms == c->ms, "duration \"%s\": %u ms, want %u",
-			    c->text, ms, c->ms);
-	}
 }
 
 /* Several mistakes in one file: every one is reported, in order, with
@@ -649,6 +481,129 @@ test_paths(void)
 	diag_free(d);
 }
 
+/* The keys test_all_keys() leaves at their defaults, each into its own
+ * field. */
+static void
+test_more_keys(void)
+{
+	struct diag *d;
+	struct config *cfg = load(
+	    "[server]\n"
+	    "allow_snoop = 192.0.2.0/24\n"
+	    "ratelimit = 50\n"
+	    "slip = 0\n"
+	    "client_inflight = 7\n"
+	    "[upstream]\n"
+	    "servers = 192.0.2.1\n"
+	    "trust_ad = yes\n"
+	    "[policy]\n"
+	    "lists = a.ini\n"
+	    "[log]\n"
+	    "state = /s\n"
+	    "sync = no\n"
+	    "signing_key = /k\n"
+	    "checkpoints = /c\n"
+	    "origin = example.org/log\n"
+	    "checkpoint_every = 90s\n"
+	    "client_rate = 0\n"
+	    "syslog = yes\n"
+	    "syslog_socket = /run/log.sock\n"
+	    "syslog_facility = local3\n"
+	    "syslog_tag = cordon.test\n", resolv_missing, &d);
+	char buf[80];
+
+	CHECK(cfg != NULL, "more keys: load failed");
+	if (cfg == NULL) {
+		dump_diag(d);
+		diag_free(d);
+		return;
+	}
+	CHECK(cfg->nallow_snoop == 1, "allow_snoop: %zu", cfg->nallow_snoop);
+	if (cfg->nallow_snoop == 1) {
+		prefix_text(&cfg->allow_snoop[0], buf, sizeof(buf));
+		CHECK_STR(buf, "192.0.2.0/24", "allow_snoop[0]");
+	}
+	CHECK(cfg->ratelimit == 50 && cfg->slip == 0 &&
+	    cfg->client_inflight == 7, "ratelimit %u slip %u inflight %u",
+	    cfg->ratelimit, cfg->slip, cfg->client_inflight);
+	CHECK(cfg->trust_ad, "trust_ad");
+	CHECK_STR(cfg->log_state, "/s", "log state");
+	CHECK(!cfg->log_sync, "log sync");
+	CHECK_STR(cfg->log_signing_key, "/k", "log signing_key");
+	CHECK_STR(cfg->log_checkpoints, "/c", "log checkpoints");
+	CHECK_STR(cfg->log_origin, "example.org/log", "log origin");
+	CHECK(cfg->log_checkpoint_every == 90000, "checkpoint_every %u",
+	    cfg->log_checkpoint_every);
+	CHECK(cfg->log_client_rate == 0, "client_rate %u",
+	    cfg->log_client_rate);
+	CHECK(cfg->log_syslog, "log syslog");
+	CHECK_STR(cfg->log_syslog_socket, "/run/log.sock", "syslog_socket");
+	CHECK(cfg->log_syslog_facility == LOG_LOCAL3, "syslog_facility %d",
+	    cfg->log_syslog_facility);
+	CHECK_STR(cfg->log_syslog_tag, "cordon.test", "syslog_tag");
+	config_free(cfg);
+	diag_free(d);
+}
+
+/* The policy is built with the config's [policy] answer settings, as
+ * they are (block_countries and block_asns need GeoIP databases: those
+ * go in through policy_load(), as the loader hands them on). */
+static void
+test_answer_settings(void)
+{
+	char lists[160];
+	struct diag *d = diag_new();
+	struct config *cfg = NULL;
+	struct policy *p = NULL;
+	const struct policy_answer *got;
+
+	snprintf(lists, sizeof(lists), "%s/answer.domains", dir);
+	write_file(lists, "blocked.example\n");
+	snprintf(lists, sizeof(lists), "%s/answer.ini", dir);
+	write_file(lists, "[source a]\nfile = answer.domains\n"
+	    "format = domains\n");
+	write_file(conf_path, "[upstream]\nservers = 192.0.2.1\n"
+	    "[policy]\nlists = answer.ini\naction = sinkhole\nttl = 77\n"
+	    "sinkhole_a = 192.0.2.7\nsinkhole_aaaa = 2001:db8::7\n"
+	    "check_cname = no\n");
+	CHECK(loader_load(conf_path, d, &cfg, &p) == 0, "answer: load");
+	if (p != NULL && cfg != NULL) {
+		got = policy_answer(p);
+		CHECK(got->action == ACTION_SINKHOLE && got->ttl == 77 &&
+		    memcmp(got->sinkhole_a, cfg->answer.sinkhole_a, 4) == 0 &&
+		    memcmp(got->sinkhole_aaaa, cfg->answer.sinkhole_aaaa,
+		    16) == 0 && !got->check_cname && got->check_answer_ips &&
+		    got->ncountries == 0 && got->nasns == 0,
+		    "answer: the policy's settings are the config's");
+	} else
+		dump_diag(d);
+	policy_unref(p);
+	config_free(cfg);
+	p = NULL;
+	write_file(conf_path, "[upstream]\nservers = 192.0.2.1\n"
+	    "[policy]\nlists = answer.ini\nblock_countries = IR, kp\n"
+	    "block_asns = AS64500\n");
+	if ((cfg = config_load(conf_path, resolv_missing, d)) != NULL)
+		p = policy_load(cfg->lists, &cfg->answer, d);
+	CHECK(p != NULL, "answer: policy_load");
+	if (p == NULL)
+		dump_diag(d);
+	else {
+		got = policy_answer(p);
+		CHECK(got->ncountries == 2 && strcmp(got->countries[0],
+		    "IR") == 0 && strcmp(got->countries[1], "KP") == 0 &&
+		    got->nasns == 1 && got->asns[0] == 64500 &&
+		    got->countries != cfg->answer.countries,
+		    "answer: countries and ASNs copied");
+	}
+	policy_unref(p);
+	config_free(cfg);
+	diag_free(d);
+	unlink(lists);
+	snprintf(lists, sizeof(lists), "%s/answer.domains", dir);
+	unlink(lists);
+}
+
 int
 main(void)
 {
@@ -676,13 +631,13 @@ main(void)
 	    "search example.org\n"
 	    "nameserver not-an-address\n");
 
-	test_durations();
 	test_defaults();
 	test_all_keys();
-	test_values();
 	test_many_errors();
 	test_errors();
 	test_paths();
+	test_more_keys();
+	test_answer_settings();
 
 	unlink(conf_path);
 	unlink(resolv_path);

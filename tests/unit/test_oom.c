@@ -259,7 +259,7 @@ load_config(struct outcome *o)
 		cfg = NULL, p = NULL;
 	oom_armed = false;
 	judge(p, d, o);
-	if (p != NULL && (cfg == NULL || cfg->action != ACTION_NODATA ||
+	if (p != NULL && (cfg == NULL || cfg->answer.action != ACTION_NODATA ||
 	    cfg->nlisten != 2 || cfg->nallow != 3 || cfg->nupstreams != 2 ||
 	    strstr(cfg->lists, "/sources.ini") == NULL ||
 	    cfg->lists[0] != '/'))
