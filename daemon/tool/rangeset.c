@@ -1,13 +1,15 @@
 /*
  * rangeset: sort, merge, subtract, resolve and split address ranges for
  * the exports.  Addresses are compared as big-endian byte strings, so the
- * same code serves IPv4 and IPv6 without 128-bit integers.
+ * same code serves IPv4 and IPv6 without 128-bit integers; resolving
+ * turns them into the 128-bit keys of rangesweep.h.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "policy/rangesweep.h"
 #include "tool/rangeset.h"
 
 static size_t
@@ -42,21 +44,6 @@ addr_is_last(const uint8_t *a, size_t w)
 		if (a[i] != 0xff)
 			return false;
 	return true;
-}
-
-/* out = hi - lo: the size of lo..hi less one, comparable with memcmp. */
-static void
-addr_span(const uint8_t *lo, const uint8_t *hi, size_t w, uint8_t *out)
-{
-	int borrow = 0;
-
-	memset(out, 0, 16);
-	for (size_t i = w; i-- > 0;) {
-		int d = hi[i] - lo[i] - borrow;
-
-		borrow = d < 0;
-		out[i] = (uint8_t)(d + (borrow ? 256 : 0));
-	}
 }
 
 /* Is every bit from bit `bits` on zero in a? */
@@ -201,91 +188,30 @@ rangeset_subtract(const struct rangeset *a, const struct rangeset *b,
 }
 
 /*
- * Resolving sweeps the address space from low to high.  Between two
- * consecutive breakpoints (a range's first address, or the one after a
- * range's last) the set of ranges holding an address does not change, so
- * one decision serves the whole stretch.  The ranges seen so far sit in
- * a heap, most specific on top; a range that has ended is dropped only
- * when it reaches the top, which is the only place it could matter.
+ * Resolving is the sweep the address matcher freezes with (rangesweep.h):
+ * it cuts the space into pieces, each owned by the most specific range
+ * over it, and the pieces a block owns are the result.
  */
-struct resolver {
-	const struct rangeset *s;
-	uint8_t (*span)[16];	/* per range: hi - lo */
-	size_t *heap;
-	size_t nheap;
+struct item {
+	struct rangesweep_range r;	/* first, for the sweep */
+	bool allow;
 };
 
-/* Does range a decide over range b? */
-static bool
-more_specific(const struct resolver *rv, size_t a, size_t b)
-{
-	const struct range *x = &rv->s->v[a], *y = &rv->s->v[b];
-	int c = memcmp(rv->span[a], rv->span[b], 16);
-
-	if (c != 0)
-		return c < 0;
-	c = memcmp(x->lo, y->lo, 16);
-	if (c != 0)
-		return c < 0;
-	return x->allow && !y->allow;
-}
-
-static void
-heap_push(struct resolver *rv, size_t idx)
-{
-	size_t i = rv->nheap++;
-
-	while (i > 0 && more_specific(rv, idx, rv->heap[(i - 1) / 2])) {
-		rv->heap[i] = rv->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	rv->heap[i] = idx;
-}
-
-static void
-heap_pop(struct resolver *rv)
-{
-	size_t last = rv->heap[--rv->nheap], i = 0;
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= rv->nheap)
-			break;
-		if (c + 1 < rv->nheap &&
-		    more_specific(rv, rv->heap[c + 1], rv->heap[c]))
-			c++;
-		if (!more_specific(rv, rv->heap[c], last))
-			break;
-		rv->heap[i] = rv->heap[c];
-		i = c;
-	}
-	rv->heap[i] = last;
-}
-
 static int
-cmp_addr(const void *a, const void *b)
+cmp_item(const void *a, const void *b)
 {
-	return memcmp(a, b, 16);
+	const struct item *x = a, *y = b;
+
+	return rangesweep_key_cmp(&x->r.lo, &y->r.lo);
 }
 
-/* Sorted, distinct breakpoints of s into bp (2 * s->n slots). */
-static size_t
-breakpoints(const struct rangeset *s, uint8_t (*bp)[16])
+/* For the same range twice, an allow decides. */
+static bool
+allow_wins(const void *a, const void *b)
 {
-	size_t n = 0, out = 0;
+	const struct item *x = a, *y = b;
 
-	for (size_t i = 0; i < s->n; i++) {
-		memcpy(bp[n++], s->v[i].lo, 16);
-		memcpy(bp[n], s->v[i].hi, 16);
-		if (addr_inc(bp[n], s->width))
-			n++;
-	}
-	qsort(bp, n, sizeof(bp[0]), cmp_addr);
-	for (size_t i = 0; i < n; i++)
-		if (out == 0 || memcmp(bp[out - 1], bp[i], 16) != 0)
-			memcpy(bp[out++], bp[i], 16);
-	return out;
+	return x->allow && !y->allow;
 }
 
 /* Appends lo..hi to out, joining it to the last range when adjacent. */
@@ -304,34 +230,25 @@ append(struct rangeset *out, const uint8_t *lo, const uint8_t *hi)
 	return rangeset_add(out, lo, hi, false);
 }
 
-/* s is sorted by first address, so the heap holds indices into it. */
+/* Appends to out the pieces of sw a block owns; the last ends at top. */
 static int
-sweep(struct resolver *rv, uint8_t (*bp)[16], size_t nbp,
-    struct rangeset *out)
+blocked(const struct item *v, const struct rangesweep *sw,
+    const struct rangesweep_key *top, struct rangeset *out)
 {
-	const struct rangeset *s = rv->s;
-	size_t next = 0;
+	for (size_t i = 0; i < sw->n; i++) {
+		struct rangesweep_key end = *top;
+		uint8_t lo[16] = { 0 }, hi[16] = { 0 };
 
-	for (size_t k = 0; k < nbp; k++) {
-		const struct range *top;
-		uint8_t end[16];
-
-		while (next < s->n && memcmp(s->v[next].lo, bp[k], 16) <= 0)
-			heap_push(rv, next++);
-		while (rv->nheap > 0 &&
-		    memcmp(s->v[rv->heap[0]].hi, bp[k], 16) < 0)
-			heap_pop(rv);
-		if (rv->nheap == 0)
+		if (sw->owner[i] == RANGESWEEP_NONE || v[sw->owner[i]].allow)
 			continue;
-		top = &s->v[rv->heap[0]];
-		if (top->allow)
-			continue;
-		if (k + 1 < nbp) {
-			memcpy(end, bp[k + 1], 16);
-			addr_dec(end, s->width);
-		} else
-			memcpy(end, top->hi, 16);
-		if (append(out, bp[k], end) != 0)
+		if (i + 1 < sw->n) {
+			end = sw->start[i + 1];
+			if (end.lo-- == 0)
+				end.hi--;
+		}
+		rangesweep_key_put(&sw->start[i], lo, out->width);
+		rangesweep_key_put(&end, hi, out->width);
+		if (append(out, lo, hi) != 0)
 			return -1;
 	}
 	return 0;
@@ -340,31 +257,29 @@ sweep(struct resolver *rv, uint8_t (*bp)[16], size_t nbp,
 int
 rangeset_resolve(const struct rangeset *s, struct rangeset *out)
 {
-	struct rangeset copy;
-	struct resolver rv = { &copy, NULL, NULL, 0 };
-	uint8_t (*bp)[16] = NULL;
-	int rc = -1;
+	struct rangesweep sw = { 0 };
+	struct rangesweep_key top;
+	struct item *v;
+	uint8_t ones[16];
+	int rc;
 
-	rangeset_init(&copy, s->family);
 	if (s->n == 0)
 		return 0;
-	copy.v = malloc(s->n * sizeof(*copy.v));
-	rv.span = malloc(s->n * sizeof(*rv.span));
-	rv.heap = malloc(s->n * sizeof(*rv.heap));
-	bp = malloc(2 * s->n * sizeof(*bp));
-	if (copy.v == NULL || rv.span == NULL || rv.heap == NULL || bp == NULL)
-		goto out;
-	memcpy(copy.v, s->v, s->n * sizeof(*copy.v));
-	copy.n = copy.cap = s->n;
-	qsort(copy.v, copy.n, sizeof(copy.v[0]), cmp_lo);
-	for (size_t i = 0; i < copy.n; i++)
-		addr_span(copy.v[i].lo, copy.v[i].hi, copy.width, rv.span[i]);
-	rc = sweep(&rv, bp, breakpoints(&copy, bp), out);
-out:
-	free(bp);
-	free(rv.heap);
-	free(rv.span);
-	rangeset_clear(&copy);
+	if ((v = reallocarray(NULL, s->n, sizeof(*v))) == NULL)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		v[i].r.lo = rangesweep_key_get(s->v[i].lo, s->width);
+		v[i].r.hi = rangesweep_key_get(s->v[i].hi, s->width);
+		v[i].allow = s->v[i].allow;
+	}
+	qsort(v, s->n, sizeof(*v), cmp_item);
+	memset(ones, 0xff, sizeof(ones));
+	top = rangesweep_key_get(ones, s->width);
+	rc = rangesweep_run(v, s->n, sizeof(*v), &top, allow_wins, &sw);
+	if (rc == 0)
+		rc = blocked(v, &sw, &top, out);
+	rangesweep_clear(&sw);
+	free(v);
 	return rc;
 }
 
