@@ -483,6 +483,89 @@ latest_size(const char *path, uint64_t n)
 	return best > 0 && best <= n ? best : n;
 }
 
+/* --consistency OLD NEW: the proof that the first OLD lines are the
+ * head of the first NEW, with both roots. */
+static int
+prove_consistency(const struct leaves *lv, uint64_t old, uint64_t size)
+{
+	merkle_hash proof[MERKLE_MAX_PROOF], root;
+	int np;
+
+	if (size > lv->n || old > size) {
+		fprintf(stderr, "cordon: the log holds %" PRIu64 " lines\n",
+		    lv->n);
+		return 1;
+	}
+	np = merkle_consistency_proof(lv->hash, size, old, proof);
+	printf("{\"old_size\":%" PRIu64 ",\"old_root\":\"", old);
+	merkle_root_of(lv->hash, old, root);
+	put_b64(stdout, root, MERKLE_HASH);
+	printf("\",\"tree_size\":%" PRIu64 ",\"root\":\"", size);
+	merkle_root_of(lv->hash, size, root);
+	put_b64(stdout, root, MERKLE_HASH);
+	fputs("\",", stdout);
+	put_proof(proof, np);
+	fputs("}\n", stdout);
+	return 0;
+}
+
+/* Line index (0-based) of the files as a JSON string, so a third party
+ * can hash it; "" when it cannot be read again. */
+static void
+put_line_at(char **files, int nfiles, uint64_t index)
+{
+	struct auditread *r;
+	struct auditread_line ln;
+	const char *why;
+	uint64_t k = 0;
+	char *copy = NULL;
+	int j;
+
+	for (j = 0; j < nfiles && copy == NULL; j++) {
+		if ((r = auditread_open_any(files[j], &why)) == NULL)
+			break;
+		while (auditread_next(r, &ln, &why) == 1)
+			if (k++ == index) {
+				if ((copy = strndup(ln.text, ln.len)) == NULL)
+					cmd_oom("copying a line");
+				break;
+			}
+		auditread_close(r);
+	}
+	json_put_string(stdout, copy ? copy : "");
+	free(copy);
+}
+
+/* --seq N: the inclusion proof of line N in the tree of the latest
+ * checkpoint (or of the whole log), with the line. */
+static int
+prove_inclusion(const struct leaves *lv, uint64_t seq, const char *cpfile,
+    char **files, int nfiles)
+{
+	merkle_hash proof[MERKLE_MAX_PROOF], root;
+	uint64_t size = latest_size(cpfile, lv->n), i;
+	int np;
+
+	for (i = 0; i < size && lv->seq[i] != seq; i++)
+		;
+	if (i == size) {
+		fprintf(stderr, "cordon: no line with seq %" PRIu64 " in the "
+		    "first %" PRIu64 " lines\n", seq, size);
+		return 1;
+	}
+	np = merkle_inclusion_proof(lv->hash, size, i, proof);
+	merkle_root_of(lv->hash, size, root);
+	printf("{\"seq\":%" PRIu64 ",\"leaf_index\":%" PRIu64 ",\"tree_size\":"
+	    "%" PRIu64 ",\"root\":\"", seq, i, size);
+	put_b64(stdout, root, MERKLE_HASH);
+	fputs("\",", stdout);
+	put_proof(proof, np);
+	fputs(",\"line\":", stdout);
+	put_line_at(files, nfiles, i);
+	fputs("}\n", stdout);
+	return 0;
+}
+
 int
 cmd_audit_prove(int argc, char **argv)
 {
@@ -492,11 +575,10 @@ cmd_audit_prove(int argc, char **argv)
 		{ "consistency", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	merkle_hash proof[MERKLE_MAX_PROOF], root;
 	const char *cpfile = NULL;
-	uint64_t seq = 0, old = 0, size, i;
+	uint64_t seq = 0, old = 0, size = 0;
 	struct leaves lv;
-	int ch, np;
+	int ch, rc;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -523,66 +605,11 @@ cmd_audit_prove(int argc, char **argv)
 	}
 	if (read_leaves(argv + optind, argc - optind, &lv) == -1)
 		return 1;
-	if (old != 0) {
-		if (size > lv.n || old > size) {
-			fprintf(stderr, "cordon: the log holds %" PRIu64
-			    " lines\n", lv.n);
-			leaves_free(&lv);
-			return 1;
-		}
-		np = merkle_consistency_proof(lv.hash, size, old, proof);
-		printf("{\"old_size\":%" PRIu64 ",\"old_root\":\"", old);
-		merkle_root_of(lv.hash, old, root);
-		put_b64(stdout, root, MERKLE_HASH);
-		printf("\",\"tree_size\":%" PRIu64 ",\"root\":\"", size);
-		merkle_root_of(lv.hash, size, root);
-		put_b64(stdout, root, MERKLE_HASH);
-		fputs("\",", stdout);
-		put_proof(proof, np);
-		fputs("}\n", stdout);
-		leaves_free(&lv);
-		return 0;
-	}
-	size = latest_size(cpfile, lv.n);
-	for (i = 0; i < size && lv.seq[i] != seq; i++)
-		;
-	if (i == size) {
-		fprintf(stderr, "cordon: no line with seq %" PRIu64 " in the "
-		    "first %" PRIu64 " lines\n", seq, size);
-		leaves_free(&lv);
-		return 1;
-	}
-	np = merkle_inclusion_proof(lv.hash, size, i, proof);
-	merkle_root_of(lv.hash, size, root);
-	printf("{\"seq\":%" PRIu64 ",\"leaf_index\":%" PRIu64 ",\"tree_size\":"
-	    "%" PRIu64 ",\"root\":\"", seq, i, size);
-	put_b64(stdout, root, MERKLE_HASH);
-	fputs("\",", stdout);
-	put_proof(proof, np);
-	fputs(",\"line\":", stdout);
-	{
-		/* the line itself, so a third party can hash it */
-		struct auditread *r;
-		struct auditread_line ln;
-		const char *why;
-		uint64_t k = 0;
-		int j;
-		char *copy = NULL;
-
-		for (j = optind; j < argc && copy == NULL; j++) {
-			if ((r = auditread_open_any(argv[j], &why)) == NULL)
-				break;
-			while (auditread_next(r, &ln, &why) == 1)
-				if (k++ == i) {
-					copy = strndup(ln.text, ln.len);
-					break;
-				}
-			auditread_close(r);
-		}
-		json_put_string(stdout, copy ? copy : "");
-		free(copy);
-	}
-	fputs("}\n", stdout);
+	if (old != 0)
+		rc = prove_consistency(&lv, old, size);
+	else
+		rc = prove_inclusion(&lv, seq, cpfile, argv + optind,
+		    argc - optind);
 	leaves_free(&lv);
-	return 0;
+	return rc;
 }
