@@ -38,6 +38,7 @@
 #include "serve/query.h"
 #include "serve/server.h"
 #include "audit/tlog.h"
+#include "serve/dnstap.h"
 
 #define AUDIT_QUEUE_BYTES (64 * 1024 * 1024)
 
@@ -48,6 +49,7 @@ struct daemon {
 	struct policy_slot *slot;
 	struct auditlog *blocked_log;
 	struct auditlog *query_log;
+	struct dnstap *tap;		/* [log] dnstap; NULL: none */
 	struct server *server;
 	struct event_base *base;
 	struct event *signals[4];
@@ -170,6 +172,7 @@ ctl_metrics(void *arg, struct evbuffer *out)
 	struct daemon *d = arg;
 	struct server_stats st;
 	struct auditlog_stats bl, ql;
+	struct dnstap_stats ts;
 	struct metrics_daemon md = { 0 };
 	uint64_t gen;
 	struct policy *p = policy_slot_get(d->slot, &gen);
@@ -188,6 +191,10 @@ ctl_metrics(void *arg, struct evbuffer *out)
 	if (d->query_log != NULL) {
 		auditlog_get_stats(d->query_log, &ql);
 		md.query_log = &ql;
+	}
+	if (d->tap != NULL) {
+		dnstap_get_stats(d->tap, &ts);
+		md.dnstap = &ts;
 	}
 	metrics_write(out, &st, &md);
 	server_stats_clear(&st);
@@ -296,6 +303,17 @@ open_logs(struct daemon *d)
 		d->blocked_log = auditlog_open(&lc, err, sizeof(err));
 		if (d->blocked_log == NULL) {
 			log_err("%s", err);
+			return -1;
+		}
+	}
+	if (d->cfg->log_dnstap[0] != '\0') {
+		struct dnstap_conf dc = { d->cfg->log_dnstap,
+		    d->cfg->log_dnstap_identity[0] != '\0' ?
+		    d->cfg->log_dnstap_identity : NULL,
+		    "cordon " PACKAGE_VERSION, d->cfg->threads };
+
+		if ((d->tap = dnstap_open(&dc, err, sizeof(err))) == NULL) {
+			log_err("[log] dnstap: %s", err);
 			return -1;
 		}
 	}
@@ -428,7 +446,7 @@ start(struct daemon *d)
 	if (open_logs(d) == -1)
 		return -1;
 	d->server = server_new(d->cfg, d->slot, d->blocked_log, d->query_log,
-	    err, sizeof(err));
+	    d->tap, err, sizeof(err));
 	if (d->server == NULL) {
 		log_err("%s", err);
 		return -1;
@@ -468,6 +486,9 @@ stop(struct daemon *d)
 	control_free(d->control);
 	reload_free(d->reload);
 	server_free(d->server);		/* workers first: they log */
+	if (!dnstap_close(d->tap))	/* writes what is queued */
+		log_warn("[log] dnstap: the collector is not reading; the "
+		    "messages still queued are lost");
 	auditlog_stop(d->blocked_log);	/* both at once: bounded time */
 	auditlog_stop(d->query_log);
 	auditlog_close(d->blocked_log);

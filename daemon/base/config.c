@@ -70,6 +70,29 @@ check_tag(const struct config *cfg, const struct option *o)
 	return NULL;
 }
 
+const char *
+config_dnstap_why(const char *spec)
+{
+	const char *path = spec + 5;
+
+	if (strncmp(spec, "unix:", 5) != 0 && strncmp(spec, "file:", 5) != 0)
+		return "expected unix:PATH or file:PATH";
+	if (path[0] != '/')
+		return "the path must be absolute";
+	if (spec[0] == 'u' && strlen(path) >= sizeof(((struct sockaddr_un *)
+	    NULL)->sun_path))
+		return "path too long for a socket";
+	return NULL;
+}
+
+static const char *
+check_dnstap(const struct config *cfg, const struct option *o)
+{
+	const char *value = *(char *const *)((const char *)cfg + o->at);
+
+	return value[0] == '\0' ? NULL : config_dnstap_why(value);
+}
+
 #define AT(f) .at = offsetof(struct config, f)
 #define N_AT(f) .n_at = offsetof(struct config, f)
 #define ANSWER(f) .at = offsetof(struct config, answer.f)
@@ -157,6 +180,12 @@ static const struct option options[] = {
 	    .names = &facility_names },
 	{ "log", "syslog_tag", OPT_STR, BY_RESTART, AT(log_syslog_tag),
 	    .def = "cordon-audit", .check = check_tag },
+	{ "log", "dnstap", OPT_STR, BY_RESTART, AT(log_dnstap), .def = "",
+	    .check = check_dnstap },
+	{ "log", "dnstap_forwarder", OPT_BOOL, BY_RESTART,
+	    AT(log_dnstap_forwarder), .def = "no" },
+	{ "log", "dnstap_identity", OPT_STR, BY_RESTART,
+	    AT(log_dnstap_identity), .def = "" },
 	{ "control", "http", OPT_STR, BY_RESTART, AT(control_http),
 	    .def = "" },
 	{ "control", "socket", OPT_PATH, BY_RESTART, AT(control_socket),

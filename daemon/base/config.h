@@ -90,6 +90,9 @@ struct config {
 	uint32_t log_client_rate;	/* blocked lines/s per client, then
 					 * one "suppressed" event; 0 = off */
 	bool log_syslog;		/* blocked lines, checkpoints too */
+	char *log_dnstap;		/* unix:PATH | file:PATH | "" */
+	bool log_dnstap_forwarder;	/* upstream exchanges too */
+	char *log_dnstap_identity;	/* "": the host name */
 	char *log_syslog_socket;	/* the syslog daemon's socket */
 	int log_syslog_facility;	/* LOG_DAEMON, LOG_LOCAL0, ... */
 	char *log_syslog_tag;
@@ -115,6 +118,10 @@ size_t config_line(const struct config *cfg, const char *section,
 struct config *config_load(const char *path, const char *resolv_conf,
     struct diag *d);
 void config_free(struct config *cfg);
+
+/* Why a [log] dnstap value is not "unix:/PATH" or "file:/PATH" (a
+ * static string), or NULL when it is. */
+const char *config_dnstap_why(const char *spec);
 
 /*
  * What a reload would leave as it was: the keys that old and cfg set

@@ -5,20 +5,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/un.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <fstrm.h>
 
+#include "base/config.h"
 #include "serve/dnstap.h"
 #include "serve/dnstap.pb-c.h"
 
 #define CONTENT_TYPE "protobuf:dnstap.Dnstap"
 #define QUEUE_SIZE 4096		/* frames per worker queue, a power of 2 */
+#define CLOSE_WAIT_S 2		/* for the I/O thread to write what is left */
 
 struct dnstap_queue {
 	struct dnstap *dt;
@@ -33,25 +35,6 @@ struct dnstap {
 	_Atomic unsigned used;
 	char *identity, *version;
 };
-
-const char *
-dnstap_check_spec(const char *spec)
-{
-	const char *path;
-
-	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	else if (strncmp(spec, "file:", 5) == 0)
-		path = spec + 5;
-	else
-		return "expected unix:PATH or file:PATH";
-	if (path[0] != '/')
-		return "the path must be absolute";
-	if (strncmp(spec, "unix:", 5) == 0 &&
-	    strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return "the socket path is too long";
-	return NULL;
-}
 
 /* Creates or empties the file now, so a path that cannot be written is
  * reported at start rather than retried by the I/O thread for ever. */
@@ -125,7 +108,7 @@ dnstap_open(const struct dnstap_conf *conf, char *err, size_t errlen)
 	struct dnstap *dt;
 	const char *why;
 
-	if ((why = dnstap_check_spec(conf->spec)) != NULL) {
+	if ((why = config_dnstap_why(conf->spec)) != NULL) {
 		snprintf(err, errlen, "%s: %s", conf->spec, why);
 		return NULL;
 	}
@@ -299,15 +282,87 @@ dnstap_get_stats(const struct dnstap *dt, struct dnstap_stats *st)
 	}
 }
 
-void
+/* fstrm_iothr_destroy() on a thread of its own: a collector that stops
+ * reading blocks the I/O thread's write, and the join with it, for ever. */
+struct closer {
+	struct fstrm_iothr *iothr;
+	pthread_mutex_t lock;
+	pthread_cond_t done_cv;
+	bool is_done, is_abandoned;
+};
+
+static void *
+run_close(void *arg)
+{
+	struct closer *cl = arg;
+	bool is_abandoned;
+
+	fstrm_iothr_destroy(&cl->iothr);
+	pthread_mutex_lock(&cl->lock);
+	cl->is_done = true;
+	is_abandoned = cl->is_abandoned;
+	pthread_cond_signal(&cl->done_cv);
+	pthread_mutex_unlock(&cl->lock);
+	if (is_abandoned) {
+		pthread_mutex_destroy(&cl->lock);
+		pthread_cond_destroy(&cl->done_cv);
+		free(cl);
+	}
+	return NULL;
+}
+
+/* Stops the I/O thread, waiting CLOSE_WAIT_S for it to write what is
+ * queued; returns false when it is left behind, blocked on a collector
+ * (the process is on its way out; what it holds is lost). */
+static bool
+close_iothr(struct fstrm_iothr *iothr)
+{
+	struct closer *cl = calloc(1, sizeof(*cl));
+	struct timespec until;
+	pthread_t t;
+	bool is_done;
+
+	if (cl == NULL) {
+		fstrm_iothr_destroy(&iothr);
+		return true;
+	}
+	cl->iothr = iothr;
+	pthread_mutex_init(&cl->lock, NULL);
+	pthread_cond_init(&cl->done_cv, NULL);
+	if (pthread_create(&t, NULL, run_close, cl) != 0) {
+		fstrm_iothr_destroy(&cl->iothr);
+		cl->is_done = true;
+	} else
+		pthread_detach(t);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CLOSE_WAIT_S;
+	pthread_mutex_lock(&cl->lock);
+	while (!cl->is_done && pthread_cond_timedwait(&cl->done_cv,
+	    &cl->lock, &until) == 0)
+		;
+	is_done = cl->is_done;
+	cl->is_abandoned = !is_done;
+	pthread_mutex_unlock(&cl->lock);
+	if (is_done) {
+		pthread_mutex_destroy(&cl->lock);
+		pthread_cond_destroy(&cl->done_cv);
+		free(cl);
+	}
+	return is_done;
+}
+
+bool
 dnstap_close(struct dnstap *dt)
 {
+	bool is_clean = true;
+
 	if (dt == NULL)
-		return;
+		return true;
 	if (dt->iothr != NULL)
-		fstrm_iothr_destroy(&dt->iothr);
+		is_clean = close_iothr(dt->iothr);
 	free(dt->queues);
 	free(dt->identity);
 	free(dt->version);
 	free(dt);
+	return is_clean;
 }

@@ -58,13 +58,8 @@ struct dnstap_msg {
 };
 
 /*
- * Checks a [log] dnstap value; returns NULL when it is good, else why
- * not (a static string).
- */
-const char *dnstap_check_spec(const char *spec);
-
-/*
- * Starts the I/O thread toward conf->spec.  A socket nobody listens on
+ * Starts the I/O thread toward conf->spec (config_dnstap_why() says
+ * what it may be).  A socket nobody listens on
  * yet is not an error: the thread connects when it can, and messages
  * queued meanwhile wait or are dropped.  A file is created (or emptied:
  * a frame stream cannot be appended to) at once, so a path that cannot
@@ -90,7 +85,9 @@ struct dnstap_stats {
 void dnstap_get_stats(const struct dnstap *dt, struct dnstap_stats *st);
 
 /* Writes what is queued, stops the thread and frees dt (NULL is fine).
- * The workers must have stopped sending. */
-void dnstap_close(struct dnstap *dt);
+ * The workers must have stopped sending.  Waits at most 2 s: returns
+ * false when a collector that does not read kept the thread from
+ * finishing (it is left to the process's exit, with what it held). */
+bool dnstap_close(struct dnstap *dt);
 
 #endif

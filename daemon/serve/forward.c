@@ -314,6 +314,8 @@ on_reply(struct exchange *x, const uint8_t *msg, size_t len, bool is_tcp)
 		return;			/* UDP: perhaps forged; wait on */
 	}
 	hold_clear(is_tcp ? &s->tcp : &s->udp);
+	if (x->f->io.tap != NULL)
+		x->f->io.tap(x->f->io.tap_ctx, true, is_tcp, &s->addr, msg, len);
 	if (!is_tcp && (msg[2] & 0x02)) {
 		start_tcp(x);
 		return;
@@ -363,6 +365,9 @@ open_transport(struct exchange *x, bool tcp)
 	x->conn = x->f->io.open(x->f->io.ctx, tcp,
 	    &x->f->servers[x->server].addr, x->query, x->query_len, on_msg,
 	    on_fail, x);
+	if (x->conn != NULL && x->f->io.tap != NULL)
+		x->f->io.tap(x->f->io.tap_ctx, false, tcp,
+		    &x->f->servers[x->server].addr, x->query, x->query_len);
 	return x->conn;
 }
 

@@ -116,6 +116,12 @@ struct forward_io {
 	    void (*on_msg)(void *arg, const uint8_t *msg, size_t len),
 	    void (*on_fail)(void *arg, enum forward_error why), void *arg);
 	void (*close)(struct forward_conn *c);
+	/* When not NULL, called with every query sent to a server and
+	 * every answer accepted from one (dnstap FORWARDER_QUERY and
+	 * FORWARDER_RESPONSE); msg borrowed for the call. */
+	void (*tap)(void *tap_ctx, bool is_response, bool is_tcp,
+	    const struct netaddr *server, const uint8_t *msg, size_t len);
+	void *tap_ctx;
 };
 
 /* The real world on base, with the system's clocks (forward_net.c). */

@@ -230,4 +230,6 @@ forward_net_io(struct forward_io *io, struct event_base *base)
 	io->timer_free = net_timer_free;
 	io->open = net_open;
 	io->close = net_close;
+	io->tap = NULL;
+	io->tap_ctx = NULL;
 }

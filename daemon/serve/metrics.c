@@ -10,6 +10,7 @@
 
 #include "audit/auditlog.h"
 #include "base/config.h"
+#include "serve/dnstap.h"
 #include "serve/metrics.h"
 #include "base/netaddr.h"
 #include "policy/policy.h"
@@ -234,6 +235,16 @@ write_daemon(struct evbuffer *out, const struct metrics_daemon *md)
 	    "Audit log lines written and dropped.");
 	log_lines(out, "blocked", md->blocked_log);
 	log_lines(out, "queries", md->query_log);
+	if (md->dnstap != NULL) {
+		head(out, "cordon_dnstap_messages_total", "counter",
+		    "dnstap messages queued for the collector, and dropped "
+		    "because its queue was full.");
+		evbuffer_add_printf(out, "cordon_dnstap_messages_total{result="
+		    "\"sent\"} %llu\ncordon_dnstap_messages_total{result="
+		    "\"dropped\"} %llu\n",
+		    (unsigned long long)md->dnstap->sent,
+		    (unsigned long long)md->dnstap->dropped);
+	}
 	if (md->blocked_log != NULL && md->cfg->log_syslog) {
 		head(out, "cordon_syslog_messages_total", "counter",
 		    "Copies of audit lines and checkpoints sent to syslog, and "

@@ -13,6 +13,7 @@ struct config;
 struct policy;
 struct server_stats;
 struct auditlog_stats;
+struct dnstap_stats;
 
 /* Daemon-level facts next to the workers' counters. */
 struct metrics_daemon {
@@ -24,6 +25,7 @@ struct metrics_daemon {
 	double last_reload;		/* unix time of the last good load */
 	const struct auditlog_stats *blocked_log;	/* NULL: none */
 	const struct auditlog_stats *query_log;		/* NULL: none */
+	const struct dnstap_stats *dnstap;		/* NULL: none */
 };
 
 /* Appends the exposition (text format 0.0.4) to out. */

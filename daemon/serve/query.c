@@ -37,6 +37,7 @@ query_env_new(const struct config *cfg, struct policy_slot *slot,
     const struct query_world *world)
 {
 	struct query_env *env = calloc(1, sizeof(*env));
+	struct forward_io net;
 
 	if (env == NULL)
 		return NULL;
@@ -51,7 +52,13 @@ query_env_new(const struct config *cfg, struct policy_slot *slot,
 	}
 	env->cache = cache_new(cfg->cache_size);
 	env->geo_cache = geo_cache_new(GEO_CACHE_SLOTS);
-	env->fwd = forward_new(&world->net, cfg->upstreams, cfg->nupstreams,
+	env->tap = world->tap;
+	net = world->net;
+	if (world->tap != NULL && world->tap_forwarder) {
+		net.tap = query_tap_forward;
+		net.tap_ctx = env;
+	}
+	env->fwd = forward_new(&net, cfg->upstreams, cfg->nupstreams,
 	    cfg->timeout_ms);
 	env->blocked_log = blocked_log;
 	env->query_log = query_log;
@@ -240,6 +247,8 @@ query_send_later(struct query_env *env, const struct client *c,
     const uint8_t *msg, size_t len)
 {
 	answered(env, len, msg);
+	if (env->tap != NULL)
+		query_tap_client(env, c, NULL, 0, msg, len);
 	env->io.send(env->io.ctx, c, msg, len);
 }
 
@@ -322,8 +331,8 @@ screen(struct query_env *env, const struct client *c, enum wire_verdict wv,
 	return true;
 }
 
-size_t
-query_handle(struct query_env *env, const struct client *c,
+static size_t
+handle(struct query_env *env, const struct client *c,
     const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
 {
 	struct dnsquery q;
@@ -379,4 +388,18 @@ query_handle(struct query_env *env, const struct client *c,
 	}
 	return answered(env, query_forward(env, c, pkt, &ctx, out, cap),
 	    out);
+}
+
+size_t
+query_handle(struct query_env *env, const struct client *c,
+    const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+	size_t n;
+
+	if (env->tap == NULL)
+		return handle(env, c, pkt, len, out, cap);
+	query_tap_client(env, c, pkt, len, NULL, 0);
+	if ((n = handle(env, c, pkt, len, out, cap)) > 0)
+		query_tap_client(env, c, pkt, len, out, n);
+	return n;
 }

@@ -36,6 +36,7 @@ struct event_base;
 struct config;
 struct policy_slot;
 struct query_env;
+struct dnstap_queue;
 
 /* Who asked and how to reach them.  Plain data, copied by a pending
  * query; conn is the server's (a TCP connection), opaque here. */
@@ -107,6 +108,8 @@ struct query_io {
 struct query_world {
 	struct clock clock;
 	struct forward_io net;
+	struct dnstap_queue *tap;	/* NULL: no dnstap */
+	bool tap_forwarder;		/* upstream exchanges too */
 };
 
 /*

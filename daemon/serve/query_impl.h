@@ -46,6 +46,7 @@ struct query_env {
 	struct inflight *inflight;	/* upstream queries per client */
 	struct suppress *suppress;	/* [log] client_rate */
 	struct event *sweep;		/* reports suppressed lines, 1/s */
+	struct dnstap_queue *tap;	/* NULL: no dnstap */
 	size_t pending;			/* forwarded queries not answered */
 	bool stopping;			/* no more answers: shutting down */
 };
@@ -109,5 +110,16 @@ void query_write_log(struct query_env *env, struct auditlog *log,
 void query_on_suppressed(void *arg, const struct sockaddr *sa,
     uint64_t second, uint64_t count);
 void query_on_sweep(evutil_socket_t fd, short what, void *arg);
+
+/* ---- query_tap.c ---- */
+
+/* A client's query (resp NULL) or the answer to it, to dnstap; the
+ * query's bytes go with an answer when they are at hand (qlen > 0). */
+void query_tap_client(struct query_env *env, const struct client *c,
+    const uint8_t *query, size_t qlen, const uint8_t *resp, size_t rlen);
+/* forward_io's tap: an upstream exchange's query or answer (ctx the
+ * env). */
+void query_tap_forward(void *ctx, bool is_response, bool is_tcp,
+    const struct netaddr *server, const uint8_t *msg, size_t len);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/config.h"
+#include "serve/dnstap.h"
 #include "serve/server_impl.h"
 
 static void
@@ -240,7 +241,7 @@ worker_init(struct server *s, struct worker *w, unsigned index,
 {
 	const struct config *cfg = s->cfg;
 	struct query_io io = { io_send, io_hold, io_done, io_gone, w };
-	struct query_world world;
+	struct query_world world = { 0 };
 	struct timeval second = { 1, 0 };
 
 	w->s = s;
@@ -272,6 +273,8 @@ worker_init(struct server *s, struct worker *w, unsigned index,
 		return -1;
 	world.clock = clock_system();
 	forward_net_io(&world.net, w->base);
+	world.tap = s->tap != NULL ? dnstap_queue(s->tap) : NULL;
+	world.tap_forwarder = cfg->log_dnstap_forwarder;
 	w->env = query_env_new(cfg, s->slot, w->base, blocked_log, query_log,
 	    &io, &world);
 	if (w->env == NULL) {
@@ -323,8 +326,8 @@ worker_clear(struct worker *w)
 
 struct server *
 server_new(const struct config *cfg, struct policy_slot *slot,
-    struct auditlog *blocked_log, struct auditlog *query_log, char *err,
-    size_t errlen)
+    struct auditlog *blocked_log, struct auditlog *query_log,
+    struct dnstap *tap, char *err, size_t errlen)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	unsigned i;
@@ -333,6 +336,7 @@ server_new(const struct config *cfg, struct policy_slot *slot,
 		return NULL;
 	s->cfg = cfg;
 	s->slot = slot;
+	s->tap = tap;
 	s->workers = calloc(cfg->threads, sizeof(*s->workers));
 	if (s->workers == NULL) {
 		free(s);

@@ -16,6 +16,7 @@
 #include "serve/query.h"
 
 struct auditlog;
+struct dnstap;
 struct config;
 struct policy_slot;
 struct server;
@@ -27,7 +28,8 @@ struct server;
  */
 struct server *server_new(const struct config *cfg,
     struct policy_slot *slot, struct auditlog *blocked_log,
-    struct auditlog *query_log, char *err, size_t errlen);
+    struct auditlog *query_log, struct dnstap *tap, char *err,
+    size_t errlen);
 
 /* Starts the worker threads.  Returns 0, or -1 with a reason in err. */
 int server_start(struct server *s, char *err, size_t errlen);

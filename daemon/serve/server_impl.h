@@ -83,6 +83,7 @@ struct worker {
 struct server {
 	const struct config *cfg;
 	struct policy_slot *slot;
+	struct dnstap *tap;		/* NULL: no [log] dnstap */
 	struct worker *workers;
 	unsigned nworkers;
 };

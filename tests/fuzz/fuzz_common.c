@@ -209,7 +209,7 @@ struct query_env *
 fuzz_query_env(void)
 {
 	static struct query_env *env;
-	struct query_world world;
+	struct query_world world = { 0 };
 	struct query_io io = { io_send, io_hold, io_hold, NULL, NULL };
 	struct config *cfg;
 	struct policy *p;

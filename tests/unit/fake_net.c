@@ -169,7 +169,7 @@ fake_close(struct forward_conn *fc)
 struct forward_io
 fake_net_io(struct fake_net *n)
 {
-	struct forward_io io;
+	struct forward_io io = { 0 };
 
 	io.clock = fake_net_clock(n);
 	io.ctx = n;

@@ -13,6 +13,7 @@
 
 #include <fstrm.h>
 
+#include "base/config.h"
 #include "serve/dnstap.h"
 #include "serve/dnstap.pb-c.h"
 #include "unit.h"
@@ -206,12 +207,12 @@ test_specs(void)
 	    "v", 1 };
 	char err[256];
 
-	CHECK(dnstap_check_spec("unix:/run/dnstap.sock") == NULL, "unix");
-	CHECK(dnstap_check_spec("file:/var/log/cordon.fstrm") == NULL,
+	CHECK(config_dnstap_why("unix:/run/dnstap.sock") == NULL, "unix");
+	CHECK(config_dnstap_why("file:/var/log/cordon.fstrm") == NULL,
 	    "file");
-	CHECK(dnstap_check_spec("tcp:127.0.0.1:6000") != NULL, "tcp");
-	CHECK(dnstap_check_spec("unix:relative.sock") != NULL, "relative");
-	CHECK(dnstap_check_spec("") != NULL, "empty");
+	CHECK(config_dnstap_why("tcp:127.0.0.1:6000") != NULL, "tcp");
+	CHECK(config_dnstap_why("unix:relative.sock") != NULL, "relative");
+	CHECK(config_dnstap_why("") != NULL, "empty");
 	CHECK(dnstap_open(&conf, err, sizeof(err)) == NULL, "bad dir");
 	CHECK(strstr(err, "/nonexistent-dir/x.fstrm") != NULL, "names the "
 	    "file: %s", err);

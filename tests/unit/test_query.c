@@ -142,7 +142,7 @@ world_new(struct world *w)
 	    "[policy]\nlists = %s/sources.ini\ncheck_answer_ips = %s\n"
 	    "[log]\nclient_rate = 0\n";
 	struct query_io io = { io_send, io_hold, io_done, NULL, w };
-	struct query_world qw;
+	struct query_world qw = { 0 };
 	struct policy *p;
 	char text[512];
 
