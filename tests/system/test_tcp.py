@@ -26,6 +26,20 @@ def closed_within(sock, limit):
     return time.monotonic() - start
 
 
+def read_answers(sock, count, limit):
+    """{id: answer} of up to count answers read from sock within limit
+    seconds; fails when the connection ends first."""
+    answers = {}
+    deadline = time.monotonic() + limit
+    while len(answers) < count and time.monotonic() < deadline:
+        data = tcp_recv_msg(sock, max(0.1, deadline - time.monotonic()))
+        assert data is not None, "connection ended after %d answers" % (
+            len(answers))
+        resp = dns.message.from_wire(data)
+        answers[resp.id] = resp
+    return answers
+
+
 def test_big_answer_truncated_over_udp_whole_over_tcp(cordond, upstream):
     q = make_query("big.test", "TXT")
     data = udp_raw(cordond.port, q.to_wire())
@@ -54,14 +68,7 @@ def test_pipelined_queries_on_one_connection(cordond):
     sock = tcp_connect(cordond.port)
     try:
         sock.sendall(b"".join(tcp_frame(q.to_wire()) for q in queries))
-        answers = {}
-        deadline = time.monotonic() + 5
-        while len(answers) < 20 and time.monotonic() < deadline:
-            data = tcp_recv_msg(sock, max(0.1, deadline - time.monotonic()))
-            assert data is not None, "connection ended after %d answers" % (
-                len(answers))
-            resp = dns.message.from_wire(data)
-            answers[resp.id] = resp
+        answers = read_answers(sock, 20, 5)
     finally:
         sock.close()
     assert sorted(answers) == [q.id for q in queries]
@@ -218,14 +225,7 @@ def test_more_pipelined_queries_than_a_connection_forwards_at_once(cordond):
     sock = tcp_connect(cordond.port)
     try:
         sock.sendall(b"".join(tcp_frame(q.to_wire()) for q in queries))
-        answers = {}
-        deadline = time.monotonic() + 8
-        while len(answers) < 200 and time.monotonic() < deadline:
-            data = tcp_recv_msg(sock, max(0.1, deadline - time.monotonic()))
-            assert data is not None, "connection ended after %d answers" % (
-                len(answers))
-            resp = dns.message.from_wire(data)
-            answers[resp.id] = resp
+        answers = read_answers(sock, 200, 8)
     finally:
         sock.close()
     assert len(answers) == 200, "%d of 200 answered" % len(answers)
@@ -242,14 +242,7 @@ def test_pipelined_queries_then_half_close_all_answered(cordond):
     try:
         sock.sendall(b"".join(tcp_frame(q.to_wire()) for q in queries))
         sock.shutdown(socket.SHUT_WR)
-        answers = {}
-        deadline = time.monotonic() + 8
-        while len(answers) < 150 and time.monotonic() < deadline:
-            data = tcp_recv_msg(sock, max(0.1, deadline - time.monotonic()))
-            assert data is not None, "connection ended after %d answers" % (
-                len(answers))
-            resp = dns.message.from_wire(data)
-            answers[resp.id] = resp
+        answers = read_answers(sock, 150, 8)
         assert len(answers) == 150, "%d of 150 answered" % len(answers)
         assert closed_within(sock, 3) is not None, "left open after all"
     finally:

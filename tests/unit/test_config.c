@@ -21,49 +21,14 @@
 #include "policy/loader.h"
 #include "policy/policy.h"
 #include "unit.h"
+#include "unit_config.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static char dir[64];
-static char conf_path[128];
 static char resolv_path[128];
 static char resolv_empty[128];
 static char resolv_missing[128];
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
-		perror(path);
-		exit(99);
-	}
-}
-
-/* Loads text as the config; *d receives the diagnostics. */
-static struct config *
-load(const char *text, const char *resolv, struct diag **d)
-{
-	write_file(conf_path, text);
-	*d = diag_new();
-	return config_load(conf_path, resolv, *d);
-}
-
-static void
-dump_diag(const struct diag *d)
-{
-	size_t i;
-
-	for (i = 0; diag_get(d, i) != NULL; i++)
-		fprintf(stderr, "    diag: %s\n", diag_get(d, i));
-}
-
-static bool
-starts_with(const char *s, const char *prefix)
-{
-	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
-}
 
 static void
 addr_text(const struct netaddr *na, char *buf, size_t size)
